@@ -1,0 +1,120 @@
+"""Date parsing for export cells, vectorised, with an explicit list of formats per source.
+
+Day-first and month-first dates are ambiguous for the first twelve days of a month, so a source
+lists the formats it may use in order of preference, and a column is parsed with the first format
+that reads every present cell. Nothing is guessed per cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+ISO = "%Y-%m-%d"
+COMMON_FORMATS: tuple[str, ...] = (
+    ISO,
+    "%Y%m%d",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%d.%m.%Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+)
+
+_FRENCH_MONTHS = {
+    "janvier": "January",
+    "janv.": "January",
+    "février": "February",
+    "fevrier": "February",
+    "févr.": "February",
+    "mars": "March",
+    "avril": "April",
+    "avr.": "April",
+    "mai": "May",
+    "juin": "June",
+    "juillet": "July",
+    "juil.": "July",
+    "août": "August",
+    "aout": "August",
+    "septembre": "September",
+    "sept.": "September",
+    "octobre": "October",
+    "oct.": "October",
+    "novembre": "November",
+    "nov.": "November",
+    "décembre": "December",
+    "decembre": "December",
+    "déc.": "December",
+}
+
+
+@dataclass(frozen=True)
+class ParsedDates:
+    """Dates as ``datetime64`` (NaT where absent) and the mask of present but unreadable cells."""
+
+    values: pd.Series
+    bad: pd.Series
+    format: str | None
+
+
+def parse_dates(column: pd.Series, formats: tuple[str, ...] = COMMON_FORMATS) -> ParsedDates:
+    """Parse a column with the first format that reads all its present cells.
+
+    When no format reads them all, the format that reads the most is used so that the reported
+    bad cell is the one a person would also call wrong.
+    """
+    text = column.astype("string").str.strip()
+    absent = text.isna() | (text == "")
+    best: ParsedDates | None = None
+    for fmt in formats:
+        values = pd.to_datetime(text.where(~absent), format=fmt, errors="coerce")
+        bad = (values.isna() & ~absent).astype(bool)
+        candidate = ParsedDates(values.dt.normalize(), bad, fmt)
+        if not bad.any():
+            return candidate
+        if best is None or bad.sum() < best.bad.sum():
+            best = candidate
+    assert best is not None
+    return best
+
+
+def iso_strings(values: pd.Series) -> list[str]:
+    """``YYYY-MM-DD`` strings for a datetime column, formatting each distinct day once."""
+    codes, uniques = pd.factorize(values)
+    labels = [ts.strftime(ISO) for ts in pd.DatetimeIndex(uniques)]
+    return [labels[code] for code in codes.tolist()]
+
+
+def parse_one(text: str) -> dt.date | None:
+    """A single date written by a person or a report title, in English or French."""
+    cleaned = text.strip().strip('"').strip()
+    lowered = cleaned.lower()
+    for french, english in _FRENCH_MONTHS.items():
+        if re.search(rf"\b{re.escape(french)}", lowered):
+            lowered = lowered.replace(french, english.lower())
+            cleaned = lowered
+            break
+    for fmt in (*COMMON_FORMATS, "%d %B %Y", "%d %b %Y"):
+        try:
+            return dt.datetime.strptime(cleaned, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_range(text: str) -> tuple[dt.date, dt.date] | None:
+    """A ``START - END`` or ``START..END`` range as written in report preambles and on the CLI."""
+    for separator in ("..", " - ", " \u2013 ", " au ", " to "):
+        if separator in text:
+            left, _, right = text.partition(separator)
+            start, end = parse_one(left), parse_one(right)
+            if start is not None and end is not None:
+                return start, end
+    return None

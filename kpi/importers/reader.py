@@ -1,0 +1,323 @@
+"""The one reader behind every source: file -> canonical chunks.
+
+It streams the table below the header in chunks (a million-row file never sits in memory whole),
+and turns each chunk into canonical columns: ``period_start``/``period_end`` as days, the
+dimension strings, ``currency`` and float measures with NaN for "not reported". Every refusal names
+the file, line, column and value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from kpi.errors import IngestError
+from kpi.importers import spec
+from kpi.importers.dates import parse_dates
+from kpi.importers.numbers import parse_numbers
+from kpi.importers.realign import realign
+from kpi.importers.spec import HeaderMatch, Preamble, Source
+from kpi.importers.text import LineLocator, Sniffed, table_length
+from kpi.measures import MONEY, Measure
+
+CHUNK_ROWS = 200_000
+
+_PLATFORM_ALIASES = {
+    "fb": "facebook",
+    "ig": "instagram",
+    "google ads": "google-ads",
+    "google": "google-ads",
+    "adwords": "google-ads",
+    "google_ads": "google-ads",
+    "linkedin ads": "linkedin",
+    "tiktok ads": "tiktok",
+    "meta ads": "meta",
+}
+
+
+def normalise_platform(name: str) -> str:
+    """``Facebook`` -> ``facebook``, ``Google Ads`` -> ``google-ads``: one spelling per platform."""
+    lowered = " ".join(name.strip().lower().split())
+    return _PLATFORM_ALIASES.get(lowered, lowered.replace(" ", "-").replace("_", "-"))
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the user told ``kpibot ingest`` about the file, and today's date for lifetime rows."""
+
+    today: dt.date
+    platform: str | None = None
+    account: str | None = None
+    period: tuple[dt.date, dt.date] | None = None
+    chunk_rows: int = CHUNK_ROWS
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the table is: the chosen source, header row, delimiter and what the preamble said."""
+
+    sniffed: Sniffed
+    source: Source
+    header_index: int
+    delimiter: str
+    headers: tuple[str, ...]
+    match: HeaderMatch
+    preamble: Preamble
+
+
+@dataclass
+class ChunkNotes:
+    """Rows a chunk skipped and the warnings it raised (merged by the caller)."""
+
+    skipped: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def first_record(mask: pd.Series) -> int:
+    """The record number (index label) of the first True in ``mask``."""
+    return int(np.asarray(mask.index)[mask.to_numpy().argmax()])
+
+
+class Reader:
+    """Reads one file laid out as ``layout`` into canonical chunks."""
+
+    def __init__(self, layout: Layout, options: ReadOptions) -> None:
+        self.layout = layout
+        self.options = options
+        self.path = layout.sniffed.path
+        self.locator = LineLocator(
+            self.path, layout.sniffed.encoding, layout.delimiter, layout.header_index
+        )
+        self._validate_options()
+
+    def _validate_options(self) -> None:
+        columns = self.layout.match.columns
+        has_dates = spec.DATE in columns or spec.PERIOD_START in columns
+        if not has_dates and not self.layout.source.lifetime_rows:
+            window = self._window()
+            if window is None:
+                raise IngestError(
+                    "the rows carry no dates and the file does not say which period they cover; "
+                    "pass --period START..END",
+                    path=self.path,
+                )
+        if spec.PLATFORM not in columns and self._fixed_platform() is None:
+            raise IngestError(
+                "missing required column 'platform' (or pass --platform NAME)", path=self.path
+            )
+
+    def _window(self) -> tuple[dt.date, dt.date] | None:
+        if self.options.period is not None:
+            return self.options.period
+        preamble = self.layout.preamble
+        if preamble.start is not None and preamble.end is not None:
+            return preamble.start, preamble.end
+        return None
+
+    def _fixed_platform(self) -> str | None:
+        chosen = self.options.platform or self.layout.source.platform
+        return normalise_platform(chosen) if chosen else None
+
+    def error(
+        self,
+        reason: str,
+        record: int | None = None,
+        column: int | None = None,
+        value: object = None,
+    ) -> IngestError:
+        return IngestError(
+            reason,
+            path=self.path,
+            line=None if record is None else self.locator.line(record),
+            column=None if column is None else self.layout.headers[column],
+            value=None if value is None else str(value),
+        )
+
+    def error_at(self, reason: str, record: int, target: str, value: object) -> IngestError:
+        """A located error for a canonical field, named by the file's own header."""
+        position = self.layout.match.columns.get(target)
+        header = self.layout.headers[position] if position is not None else target
+        return IngestError(
+            reason, path=self.path, line=self.locator.line(record), column=header, value=str(value)
+        )
+
+    def chunks(self) -> Iterator[tuple[pd.DataFrame, ChunkNotes]]:
+        for raw in self._raw_chunks():
+            notes = ChunkNotes()
+            yield self._canonical(raw, notes), notes
+
+    def _raw_chunks(self) -> Iterator[pd.DataFrame]:
+        layout = self.layout
+        text_positions = [
+            position
+            for target, position in layout.match.columns.items()
+            if target in spec.TEXT_FIELDS or target in spec.DATE_FIELDS
+        ]
+        decimal_comma = layout.delimiter == ";"
+        nrows = (
+            table_length(self.path, layout.sniffed.encoding, layout.header_index)
+            if layout.source.table_ends_at_blank
+            else None
+        )
+        try:
+            reader = pd.read_csv(
+                self.path,
+                encoding=layout.sniffed.encoding,
+                sep=layout.delimiter,
+                header=None,
+                names=list(range(len(layout.headers))),
+                skiprows=layout.header_index + 1,
+                dtype={position: "str" for position in text_positions},
+                keep_default_na=False,
+                na_values=[""],
+                skip_blank_lines=False,
+                chunksize=self.options.chunk_rows,
+                nrows=nrows,
+                decimal="," if decimal_comma else ".",
+                thousands="." if decimal_comma else None,
+                engine="c",
+            )
+            yield from reader
+        except pd.errors.ParserError as exc:
+            raise IngestError(
+                f"the file is not a well-formed table: {exc}", path=self.path
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise IngestError(f"cannot decode the file: {exc}", path=self.path) from exc
+
+    def _canonical(self, raw: pd.DataFrame, notes: ChunkNotes) -> pd.DataFrame:
+        raw = self._drop_blank_and_total_rows(raw, notes)
+        raw, moved = realign(raw)
+        if moved.records:
+            lines = ", ".join(str(self.locator.line(r)) for r in moved.records[:5])
+            more = f" and {len(moved.records) - 5} more" if len(moved.records) > 5 else ""
+            start, shift = moved.shifts[0]
+            missing = ", ".join(self.layout.headers[start : start + shift])
+            notes.warnings.append(
+                f"{len(moved.records)} rows were shifted {shift} columns left "
+                f"(lines {lines}{more});"
+                f" they were re-aligned and their missing cells ({missing}) left empty"
+            )
+        out = pd.DataFrame(index=raw.index)
+        out["_record"] = raw.index.to_numpy()
+        self._periods(raw, out)
+        self._dimensions(raw, out)
+        self._measures(raw, out)
+        return out
+
+    def _drop_blank_and_total_rows(self, raw: pd.DataFrame, notes: ChunkNotes) -> pd.DataFrame:
+        blank = raw.isna().all(axis=1)
+        first = raw.iloc[:, 0]
+        total = pd.Series(False, index=raw.index)
+        if not pd.api.types.is_numeric_dtype(first):
+            labels = first.dropna().astype(str)
+            total.loc[labels.index] = labels.map(spec.is_total_label).astype(bool)
+        summary = pd.Series(False, index=raw.index)
+        if self.layout.source.blank_dimensions_is_summary:
+            dims = [
+                p
+                for t, p in self.layout.match.columns.items()
+                if t in (spec.CAMPAIGN, spec.ITEM, spec.CREATOR)
+            ]
+            if dims:
+                summary = raw[dims].isna().all(axis=1)
+        notes.skipped += int((total | summary).sum())
+        return raw.loc[~(blank | total | summary)]
+
+    def _periods(self, raw: pd.DataFrame, out: pd.DataFrame) -> None:
+        columns = self.layout.match.columns
+        start_position = columns.get(spec.DATE, columns.get(spec.PERIOD_START))
+        if start_position is None:
+            window = self._window()
+            if self.layout.source.lifetime_rows and window is None:
+                raise self.error("the rows carry no publish date")
+            assert window is not None
+            out["period_start"] = pd.Timestamp(window[0])
+            out["period_end"] = pd.Timestamp(window[1])
+            return
+        start = self._dates(raw, start_position)
+        out["period_start"] = start
+        end_position = columns.get(spec.PERIOD_END) if spec.DATE not in columns else None
+        if end_position is not None:
+            end = self._dates(raw, end_position)
+            out["period_end"] = end.fillna(start)
+        elif self.layout.source.lifetime_rows:
+            out["period_end"] = pd.Timestamp(self.options.today)
+        else:
+            out["period_end"] = start
+        if out["period_start"].isna().any():
+            record = first_record(out["period_start"].isna())
+            raise self.error("a row has no date", record, start_position)
+        backwards = out["period_end"] < out["period_start"]
+        if backwards.any():
+            record = first_record(backwards)
+            raise self.error(
+                "the period ends before it starts",
+                record,
+                end_position,
+                raw.at[record, end_position] if end_position is not None else None,
+            )
+
+    def _dates(self, raw: pd.DataFrame, position: int) -> pd.Series:
+        parsed = parse_dates(raw[position], self.layout.source.date_formats)
+        if parsed.bad.any():
+            record = first_record(parsed.bad)
+            raise self.error("not a date", record, position, raw.at[record, position])
+        return parsed.values
+
+    def _dimensions(self, raw: pd.DataFrame, out: pd.DataFrame) -> None:
+        columns = self.layout.match.columns
+        for target in (spec.ACCOUNT, spec.CAMPAIGN, spec.CREATOR, spec.ITEM):
+            position = columns.get(target)
+            if position is None:
+                default = self.options.account if target == spec.ACCOUNT else None
+                default = default or (
+                    self.layout.preamble.account if target == spec.ACCOUNT else None
+                )
+                out[target] = default or ""
+            elif target == spec.ITEM and len(self.layout.match.item_parts) > 1:
+                parts = [
+                    raw[p].astype("string").fillna("").str.strip()
+                    for p in self.layout.match.item_parts
+                ]
+                out[target] = parts[0].str.cat(pd.concat(parts[1:], axis=1), sep=" / ")
+            else:
+                out[target] = raw[position].astype("string").fillna("").str.strip()
+        platform_position = columns.get(spec.PLATFORM)
+        fixed = self._fixed_platform()
+        if platform_position is None:
+            assert fixed is not None
+            out["platform"] = fixed
+        else:
+            names = raw[platform_position].astype("string").fillna("").str.strip()
+            missing = names == ""
+            if missing.any() and fixed is None:
+                record = first_record(missing)
+                raise self.error("the platform is empty", record, platform_position, "")
+            out["platform"] = names.where(~missing, fixed or "").map(normalise_platform)
+        currency_position = columns.get(spec.CURRENCY)
+        if currency_position is not None:
+            out["currency"] = (
+                raw[currency_position].astype("string").fillna("").str.strip().str.upper()
+            )
+        else:
+            out["currency"] = self.layout.match.currency or ""
+
+    def _measures(self, raw: pd.DataFrame, out: pd.DataFrame) -> None:
+        decimal_comma = self.layout.delimiter == ";"
+        for target, position in self.layout.match.columns.items():
+            if target not in Measure.__members__.values():
+                continue
+            measure = Measure(target)
+            parsed = parse_numbers(raw[position], decimal_comma=decimal_comma)
+            if parsed.bad.any():
+                record = first_record(parsed.bad)
+                raise self.error("not a number", record, position, raw.at[record, position])
+            values = parsed.values
+            if measure in MONEY:
+                values = values.round(2)
+            out[measure.value] = values.to_numpy(dtype=np.float64)

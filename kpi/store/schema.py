@@ -1,0 +1,93 @@
+"""Tables of the metric store (SQLAlchemy Core).
+
+Facts reference a *series* (one combination of dimensions) instead of repeating the dimension
+strings: rows stay narrow, which keeps bulk imports fast and lets queries filter a handful of
+series ids. Facts are clustered on ``period_start`` (SQLite ``WITHOUT ROWID``) so that a date-range
+query reads a contiguous slice, and an import replaces earlier rows with one range delete.
+
+This module describes the *current* schema; migrations in ``migrations/versions`` get an existing
+database there. A test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from kpi.measures import ALL as MEASURES
+
+metadata = MetaData()
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("period_start", Date),
+    Column("period_end", Date),
+    Column("rows_read", Integer, nullable=False, server_default=text("0")),
+    Column("rows_written", Integer, nullable=False, server_default=text("0")),
+    Column("rows_replaced", Integer, nullable=False, server_default=text("0")),
+    Column("rows_skipped", Integer, nullable=False, server_default=text("0")),
+    Column("warnings", Integer, nullable=False, server_default=text("0")),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("platform", String(60), nullable=False),
+    Column("account", Text, nullable=False, server_default=text("''")),
+    Column("campaign", Text, nullable=False, server_default=text("''")),
+    Column("creator", Text, nullable=False, server_default=text("''")),
+    Column("item", Text, nullable=False, server_default=text("''")),
+    Column("currency", String(3), nullable=False, server_default=text("''")),
+    UniqueConstraint(
+        "source",
+        "platform",
+        "account",
+        "campaign",
+        "creator",
+        "item",
+        "currency",
+        name="uq_series_dimensions",
+    ),
+    Index("ix_series_platform_account", "platform", "account"),
+)
+
+facts = Table(
+    "facts",
+    metadata,
+    Column("period_start", Date, nullable=False),
+    Column("series_id", Integer, ForeignKey("series.id"), nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=False),
+    *(Column(m.value, Float) for m in MEASURES),
+    PrimaryKeyConstraint("period_start", "series_id", "period_end", "import_id", name="pk_facts"),
+    Index(
+        "ix_facts_period_totals",
+        "period_end",
+        "period_start",
+        sqlite_where=text("period_start <> period_end"),
+        postgresql_where=text("period_start <> period_end"),
+    ),
+    sqlite_with_rowid=False,
+)

@@ -1,0 +1,125 @@
+"""Bulk writes of fact rows: SQLite ``executemany`` and PostgreSQL ``COPY``.
+
+Both run on the caller's connection, inside the import's transaction, so an error anywhere in the
+file rolls every chunk back. Series (dimension combinations) are created on first sight and cached
+for the rest of the import.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kpi.importers.dates import iso_strings
+from kpi.store.schema import series
+
+DIMENSIONS: tuple[str, ...] = ("platform", "account", "campaign", "creator", "item", "currency")
+
+SeriesKey = tuple[str, str, str, str, str, str]
+
+
+class SeriesIds:
+    """Maps dimension combinations of one source to series ids, creating missing ones."""
+
+    def __init__(self, connection: Connection, source: str) -> None:
+        self._connection = connection
+        self._source = source
+        self._ids: dict[SeriesKey, int] = {}
+
+    def of(self, frame: pd.DataFrame) -> np.ndarray:
+        """The series id of every row of ``frame``."""
+        codes = frame.groupby(list(DIMENSIONS), sort=False, dropna=False).ngroup().to_numpy()
+        firsts = frame.drop_duplicates(list(DIMENSIONS))[list(DIMENSIONS)]
+        keys: list[SeriesKey] = [tuple(row) for row in firsts.itertuples(index=False, name=None)]
+        self._ensure([key for key in keys if key not in self._ids])
+        # ngroup numbers groups in order of first appearance, as drop_duplicates keeps them.
+        lookup = np.fromiter((self._ids[key] for key in keys), dtype=np.int64, count=len(keys))
+        return lookup[codes]
+
+    def _ensure(self, missing: Sequence[SeriesKey]) -> None:
+        if not missing:
+            return
+        rows = [
+            dict(zip(("source", *DIMENSIONS), (self._source, *key), strict=True)) for key in missing
+        ]
+        dialect = self._connection.dialect.name
+        insert = postgresql.insert(series) if dialect == "postgresql" else sqlite.insert(series)
+        for start in range(0, len(rows), 5000):
+            self._connection.execute(insert.on_conflict_do_nothing(), rows[start : start + 5000])
+        columns = [series.c[name] for name in DIMENSIONS]
+        for start in range(0, len(missing), 500):
+            batch = missing[start : start + 500]
+            found = self._connection.execute(
+                select(series.c.id, *columns).where(
+                    series.c.source == self._source, tuple_(*columns).in_(batch)
+                )
+            )
+            for row in found:
+                self._ids[tuple(row[1:])] = row[0]
+
+
+def _nullable(values: np.ndarray) -> list[object]:
+    """Floats with NaN as None (NULL): "not reported" must not become 0 or NaN in the store."""
+    mask = np.isnan(values)
+    boxed = values.astype(object)
+    boxed[mask] = None
+    return list(boxed)
+
+
+def write_facts(
+    connection: Connection,
+    frame: pd.DataFrame,
+    series_ids: np.ndarray,
+    import_id: int,
+    measures: Sequence[str],
+) -> None:
+    """Insert canonical rows (``period_start``, ``period_end``, measures) for one import."""
+    columns = ["period_start", "series_id", "period_end", "import_id", *measures]
+    if connection.dialect.name == "postgresql":
+        _copy(connection, frame, series_ids, import_id, measures, columns)
+        return
+    data: list[Sequence[object]] = [
+        iso_strings(frame["period_start"]),
+        series_ids.tolist(),
+        iso_strings(frame["period_end"]),
+        [import_id] * len(frame),
+        *(_nullable(frame[m].to_numpy(dtype=np.float64)) for m in measures),
+    ]
+    placeholders = ", ".join("?" * len(columns))
+    connection.exec_driver_sql(
+        f"INSERT INTO facts ({', '.join(columns)}) VALUES ({placeholders})",
+        list(zip(*data, strict=True)),
+    )
+
+
+def _copy(
+    connection: Connection,
+    frame: pd.DataFrame,
+    series_ids: np.ndarray,
+    import_id: int,
+    measures: Sequence[str],
+    columns: Sequence[str],
+) -> None:
+    table = pd.DataFrame(
+        {
+            "period_start": frame["period_start"].dt.strftime("%Y-%m-%d").to_numpy(),
+            "series_id": series_ids,
+            "period_end": frame["period_end"].dt.strftime("%Y-%m-%d").to_numpy(),
+            "import_id": import_id,
+            **{m: frame[m].to_numpy(dtype=np.float64) for m in measures},
+        }
+    )
+    buffer = io.StringIO()
+    table.to_csv(buffer, header=False, index=False, na_rep="", float_format="%.17g")
+    dbapi = connection.connection.driver_connection
+    assert dbapi is not None
+    with (
+        dbapi.cursor() as cursor,
+        cursor.copy(f"COPY facts ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy,
+    ):
+        copy.write(buffer.getvalue())

@@ -1,0 +1,62 @@
+"""The store: migrations bring any database to the current schema, in place."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, MetaData, insert, inspect, select, text
+
+from kpi.store.migrate import current_revision, head_revision, upgrade
+from kpi.store.schema import facts, imports, metadata, series
+from tests.conftest import NOW
+
+
+def test_upgrade_reaches_head_and_matches_schema(bare_engine: Engine) -> None:
+    upgrade(bare_engine)
+    assert current_revision(bare_engine) == head_revision()
+    reflected = MetaData()
+    reflected.reflect(bare_engine)
+    for table in metadata.sorted_tables:
+        assert {c.name for c in reflected.tables[table.name].columns} == set(table.columns.keys())
+    indexes = {ix["name"] for ix in inspect(bare_engine).get_indexes("facts")}
+    assert "ix_facts_period_totals" in indexes
+
+
+def test_existing_database_upgrades_in_place(bare_engine: Engine) -> None:
+    upgrade(bare_engine, "0001")
+    with bare_engine.begin() as connection:
+        import_id = connection.execute(
+            insert(imports)
+            .values(source="canonical", file_name="a.csv", file_sha256="0" * 64, imported_at=NOW)
+            .returning(imports.c.id)
+        ).scalar_one()
+        series_id = connection.execute(
+            insert(series).values(source="canonical", platform="meta").returning(series.c.id)
+        ).scalar_one()
+        connection.execute(
+            insert(facts).values(
+                period_start=dt.date(2026, 1, 5),
+                period_end=dt.date(2026, 1, 5),
+                series_id=series_id,
+                import_id=import_id,
+                clicks=7.0,
+            )
+        )
+    upgrade(bare_engine)
+    assert current_revision(bare_engine) == head_revision()
+    with bare_engine.connect() as connection:
+        assert connection.execute(select(facts.c.clicks)).scalar_one() == 7.0
+    assert "ix_facts_period_totals" in {
+        ix["name"] for ix in inspect(bare_engine).get_indexes("facts")
+    }
+
+
+def test_upgrade_twice_is_a_no_op(engine: Engine) -> None:
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_sqlite_uses_wal_and_foreign_keys(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
