@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from kpi.errors import IngestError, KpiError
 from kpi.importers import checks, registry
@@ -24,7 +24,7 @@ from kpi.importers.reader import Reader, ReadOptions
 from kpi.importers.text import sniff
 from kpi.measures import Measure
 from kpi.store.schema import facts, imports, series
-from kpi.store.writer import DIMENSIONS, SeriesIds, write_facts
+from kpi.store.writer import DIMENSIONS, DuplicateRowsError, SeriesIds, write_facts
 
 Progress = Callable[[int], None]
 MAX_WARNINGS = 50
@@ -60,6 +60,7 @@ class _Tally:
     written: int = 0
     skipped: int = 0
     warnings: list[str] = field(default_factory=list)
+    findings: checks.Findings = field(default_factory=checks.Findings)
     spans: dict[tuple[str, str], tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=dict)
 
     def cover(self, chunk: pd.DataFrame) -> None:
@@ -91,7 +92,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _name_duplicate_items(chunk: pd.DataFrame, line_of: Callable[[int], int]) -> list[str]:
+def _name_duplicate_items(
+    chunk: pd.DataFrame, findings: checks.Findings, line_of: Callable[[int], int]
+) -> None:
     """Rows with identical dimensions and dates and no item of their own: keep each as its own.
 
     Files without an id column (a post-level export without post ids) would otherwise collide;
@@ -100,12 +103,38 @@ def _name_duplicate_items(chunk: pd.DataFrame, line_of: Callable[[int], int]) ->
     key = [*DIMENSIONS, "period_start", "period_end"]
     clash = chunk.duplicated(key, keep=False) & (chunk["item"] == "")
     if not clash.any():
-        return []
+        return
+    findings.add(
+        "share their dimensions and dates and have no id; each is kept as its own item named "
+        "by its line",
+        chunk,
+        clash,
+        line_of,
+    )
     chunk.loc[clash, "item"] = [f"line {line_of(int(r))}" for r in chunk.loc[clash, "_record"]]
-    return [
-        f"{int(clash.sum())} rows share their dimensions and dates and have no id; "
-        "each is kept as its own item named by its line"
-    ]
+
+
+def _refuse_duplicates(chunk: pd.DataFrame, ids: np.ndarray, reader: Reader) -> None:
+    """Two rows for the same series and dates would double a number: name both lines."""
+    keys = pd.DataFrame(
+        {
+            "series": ids,
+            "start": chunk["period_start"].to_numpy(),
+            "end": chunk["period_end"].to_numpy(),
+        }
+    )
+    repeated = keys.duplicated()
+    if not repeated.any():
+        return
+    second = int(repeated.to_numpy().argmax())
+    first = int(keys.iloc[:second].eq(keys.iloc[second]).all(axis=1).to_numpy().argmax())
+    records = chunk["_record"].to_numpy()
+    line_of = reader.locator.line
+    raise reader.error(
+        f"this row repeats line {line_of(int(records[first]))} (same platform, account, campaign, "
+        "creator, item, currency and dates); remove one of them or add an id column",
+        int(records[second]),
+    )
 
 
 def _replace_earlier(connection: Connection, source: str, import_id: int, tally: _Tally) -> int:
@@ -139,11 +168,12 @@ def _load(
         tally.warnings.extend(notes.warnings)
         if chunk.empty:
             continue
-        checks.refuse_negative_counts(chunk, reader.error_at)
-        tally.warnings.extend(checks.suspicious(chunk, line_of))
-        tally.warnings.extend(_name_duplicate_items(chunk, line_of))
+        checks.inspect(chunk, tally.findings, line_of)
+        _name_duplicate_items(chunk, tally.findings, line_of)
+        series_ids = ids.of(chunk)
+        _refuse_duplicates(chunk, series_ids, reader)
         measures = [m.value for m in Measure if m.value in chunk]
-        write_facts(connection, chunk, ids.of(chunk), import_id, measures)
+        write_facts(connection, chunk, series_ids, import_id, measures)
         tally.written += len(chunk)
         tally.cover(chunk)
         if progress is not None:
@@ -178,6 +208,7 @@ def ingest_file(
                 .returning(imports.c.id)
             ).scalar_one()
             tally = _load(connection, reader, import_id, name, progress)
+            tally.warnings.extend(tally.findings.messages())
             replaced = _replace_earlier(connection, name, import_id, tally)
             starts = [span[0] for span in tally.spans.values()]
             ends = [span[1] for span in tally.spans.values()]
@@ -197,7 +228,7 @@ def ingest_file(
         except KpiError:
             transaction.rollback()
             raise
-        except IntegrityError as exc:
+        except DuplicateRowsError as exc:
             transaction.rollback()
             raise IngestError(
                 "two rows have the same platform, account, campaign, creator, item, currency "

@@ -1,60 +1,72 @@
-"""Cell checks on canonical chunks: what refuses a file, and what only deserves a warning."""
+"""Legal but unlikely data: the import goes through, and the user is told where to look.
+
+Findings accumulate over a file's chunks, so a million-row file gives one line per kind of
+problem (with a count and the first lines), not one per chunk.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from kpi.errors import IngestError
-from kpi.measures import SIGNED, Measure
-
-Locate = Callable[[str, int, str, object], IngestError]
+SHOWN_LINES = 3
 
 
-def refuse_negative_counts(chunk: pd.DataFrame, error: Locate) -> None:
-    for measure in Measure:
-        if measure in SIGNED or measure.value not in chunk:
-            continue
-        negative = chunk[measure.value] < 0
-        if negative.any():
-            position = int(negative.to_numpy().argmax())
-            record = int(chunk["_record"].iloc[position])
-            value = chunk[measure.value].iloc[position]
-            raise error(f"{measure.value} cannot be negative", record, measure.value, value)
+@dataclass
+class _Finding:
+    count: int = 0
+    lines: list[int] = field(default_factory=list)
 
 
-def _lines(chunk: pd.DataFrame, mask: pd.Series, line_of: Callable[[int], int]) -> str:
-    records = chunk.loc[mask, "_record"].head(3).tolist()
-    shown = ", ".join(str(line_of(int(r))) for r in records)
-    extra = int(mask.sum()) - len(records)
-    return f"line {shown}" + (f" and {extra} more" if extra > 0 else "")
+@dataclass
+class Findings:
+    """Counts and example lines of each kind of suspicious row in one file."""
+
+    _found: dict[str, _Finding] = field(default_factory=dict)
+
+    def add(
+        self, what: str, chunk: pd.DataFrame, mask: pd.Series, line_of: Callable[[int], int]
+    ) -> None:
+        if not mask.any():
+            return
+        finding = self._found.setdefault(what, _Finding())
+        finding.count += int(mask.sum())
+        missing = SHOWN_LINES - len(finding.lines)
+        if missing > 0:
+            finding.lines += [line_of(int(r)) for r in chunk.loc[mask, "_record"].head(missing)]
+
+    def messages(self) -> list[str]:
+        described = []
+        for what, finding in self._found.items():
+            shown = ", ".join(str(line) for line in finding.lines)
+            extra = finding.count - len(finding.lines)
+            more = f" and {extra} more" if extra > 0 else ""
+            described.append(f"{finding.count} rows {what} (line {shown}{more})")
+        return described
 
 
-def suspicious(chunk: pd.DataFrame, line_of: Callable[[int], int]) -> list[str]:
-    """Legal but unlikely data: the user should look, the import still goes through."""
-    warnings: list[str] = []
+def inspect(chunk: pd.DataFrame, findings: Findings, line_of: Callable[[int], int]) -> None:
+    """Record the suspicious rows of one canonical chunk."""
     if {"clicks", "impressions"} <= set(chunk.columns):
-        more_clicks = chunk["clicks"] > chunk["impressions"]
-        if more_clicks.any():
-            warnings.append(
-                f"{int(more_clicks.sum())} rows have more clicks than impressions "
-                f"({_lines(chunk, more_clicks, line_of)})"
-            )
-    if "spend" in chunk:
-        impressions = (
-            chunk["impressions"] if "impressions" in chunk else pd.Series(float("nan"), chunk.index)
+        findings.add(
+            "have more clicks than impressions",
+            chunk,
+            chunk["clicks"] > chunk["impressions"],
+            line_of,
         )
-        blind = (chunk["spend"] > 0) & ~(impressions > 0)
-        if blind.any():
-            warnings.append(
-                f"{int(blind.sum())} rows have spend but no impressions "
-                f"({_lines(chunk, blind, line_of)})"
-            )
-        no_currency = chunk["spend"].notna() & (chunk["currency"] == "")
-        if no_currency.any():
-            warnings.append(
-                f"{int(no_currency.sum())} rows have spend but no currency "
-                f"({_lines(chunk, no_currency, line_of)}); add a currency column"
-            )
-    return warnings
+    if "spend" in chunk:
+        if "impressions" in chunk:
+            no_impressions = ~(chunk["impressions"] > 0)
+        else:
+            no_impressions = pd.Series(True, index=chunk.index)
+        findings.add(
+            "have spend but no impressions", chunk, (chunk["spend"] > 0) & no_impressions, line_of
+        )
+        findings.add(
+            "have spend but no currency; add a currency column",
+            chunk,
+            chunk["spend"].notna() & (chunk["currency"] == ""),
+            line_of,
+        )

@@ -92,8 +92,11 @@ def iso_strings(values: pd.Series) -> list[str]:
     return [labels[code] for code in codes.tolist()]
 
 
-def parse_one(text: str) -> dt.date | None:
-    """A single date written by a person or a report title, in English or French."""
+def parse_one(text: str, formats: tuple[str, ...] = COMMON_FORMATS) -> dt.date | None:
+    """A single date written by a person or a report title, in English or French.
+
+    ``formats`` come first, in order, so a source can say whether ``5/4/2026`` is May or April.
+    """
     cleaned = text.strip().strip('"').strip()
     lowered = cleaned.lower()
     for french, english in _FRENCH_MONTHS.items():
@@ -101,7 +104,7 @@ def parse_one(text: str) -> dt.date | None:
             lowered = lowered.replace(french, english.lower())
             cleaned = lowered
             break
-    for fmt in (*COMMON_FORMATS, "%d %B %Y", "%d %b %Y"):
+    for fmt in (*formats, *COMMON_FORMATS, "%d %B %Y", "%d %b %Y"):
         try:
             return dt.datetime.strptime(cleaned, fmt).date()
         except ValueError:

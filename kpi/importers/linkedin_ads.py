@@ -8,6 +8,7 @@ preamble's window.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from kpi.importers import spec
@@ -16,6 +17,7 @@ from kpi.importers.spec import Preamble, Source
 from kpi.importers.text import DELIMITERS, split
 from kpi.measures import Measure as M
 
+DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y")
 _START_LABELS = ("report start", "date de début du rapport", "début du rapport")
 _END_LABELS = ("report end", "date de fin du rapport", "fin du rapport")
 _ACCOUNT_LABELS = ("account name", "nom du compte")
@@ -36,14 +38,19 @@ def _value_after(line: str, labels: tuple[str, ...]) -> str | None:
     return None
 
 
+def _us_date(value: str) -> dt.date | None:
+    """Preamble dates are US month-first like the rows, sometimes followed by a time."""
+    return parse_one(value.split(" ", maxsplit=1)[0] if "/" in value else value, DATE_FORMATS)
+
+
 def read_preamble(lines: Sequence[str]) -> Preamble:
     start = end = None
     account = None
     for line in lines:
         if start is None and (value := _value_after(line, _START_LABELS)):
-            start = parse_one(value.split(" ")[0] if "/" in value else value)
+            start = _us_date(value)
         if end is None and (value := _value_after(line, _END_LABELS)):
-            end = parse_one(value.split(" ")[0] if "/" in value else value)
+            end = _us_date(value)
         if account is None:
             account = _value_after(line, _ACCOUNT_LABELS)
     return Preamble(start=start, end=end, account=account)
@@ -72,6 +79,6 @@ SOURCE = Source(
     required=frozenset({spec.CAMPAIGN, M.SPEND, M.IMPRESSIONS}),
     signature=frozenset({"campaign group name", "nom du groupe de campagnes", "total spent"}),
     platform="linkedin",
-    date_formats=("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y"),
+    date_formats=DATE_FORMATS,
     preamble=read_preamble,
 )

@@ -1,8 +1,9 @@
 """Meta Business Suite content export: one row per Facebook or Instagram post, lifetime totals.
 
 A row's numbers cover the post's whole life up to the export, so it is stored from the publish
-date to the day of import; re-importing a newer export replaces it. ``Views`` (newer exports) and
-``Impressions`` (older ones) are the same measure.
+date to the day of import; re-importing a newer export replaces it. Instagram exports name the
+account (``Account username``), Facebook ones the page (``Page name``): that sets the platform.
+``Views`` (newer exports) and ``Impressions`` (older ones) are the same measure.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ SOURCE = Source(
     columns=COLUMNS,
     required=frozenset({spec.PERIOD_START, spec.ITEM}),
     platform="meta",
+    platform_by_header={
+        "account username": "instagram",
+        "account id": "instagram",
+        "page id": "facebook",
+        "page name": "facebook",
+    },
     date_formats=("%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M"),
     lifetime_rows=True,
 )

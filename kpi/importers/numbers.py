@@ -17,6 +17,9 @@ NULL_TOKENS: frozenset[str] = frozenset({"", "--", "-", "—", "<5", "n/a", "na"
 
 _CURRENCY_AND_PERCENT = r"[€$£¥₹%]|\b(?:EUR|USD|GBP|CHF|CAD|AUD|JPY)\b"
 _SPACES = r"[\s\u00a0\u202f']"
+#: In decimal-comma files a dot groups thousands only in this shape (``1.234.567,89``); any other
+#: dot (``12.50``, written by a machine) is a decimal point, never silently dropped.
+_DOT_GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?"
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,9 @@ def parse_numbers(column: pd.Series, *, decimal_comma: bool = False) -> Parsed:
         _SPACES, "", regex=True
     )
     if decimal_comma:
-        cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        grouped = cleaned.str.fullmatch(_DOT_GROUPED).fillna(False).astype(bool)
+        cleaned = cleaned.where(~grouped, cleaned.str.replace(".", "", regex=False))
+        cleaned = cleaned.str.replace(",", ".", regex=False)
     else:
         cleaned = cleaned.str.replace(",", "", regex=False)
     values = pd.to_numeric(cleaned.where(~absent), errors="coerce").astype("float64")

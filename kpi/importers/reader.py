@@ -19,10 +19,10 @@ from kpi.errors import IngestError
 from kpi.importers import spec
 from kpi.importers.dates import parse_dates
 from kpi.importers.numbers import parse_numbers
-from kpi.importers.realign import realign
+from kpi.importers.realign import Kind, Realigned, column_kinds, realign
 from kpi.importers.spec import HeaderMatch, Preamble, Source
 from kpi.importers.text import LineLocator, Sniffed, table_length
-from kpi.measures import MONEY, Measure
+from kpi.measures import MONEY, SIGNED, Measure
 
 CHUNK_ROWS = 200_000
 
@@ -92,6 +92,8 @@ class Reader:
         self.locator = LineLocator(
             self.path, layout.sniffed.encoding, layout.delimiter, layout.header_index
         )
+        self._kinds: list[Kind] | None = None
+        self._date_formats: dict[int, str] = {}
         self._validate_options()
 
     def _validate_options(self) -> None:
@@ -119,7 +121,7 @@ class Reader:
         return None
 
     def _fixed_platform(self) -> str | None:
-        chosen = self.options.platform or self.layout.source.platform
+        chosen = self.options.platform or self.layout.match.platform or self.layout.source.platform
         return normalise_platform(chosen) if chosen else None
 
     def error(
@@ -152,11 +154,14 @@ class Reader:
 
     def _raw_chunks(self) -> Iterator[pd.DataFrame]:
         layout = self.layout
-        text_positions = [
-            position
-            for target, position in layout.match.columns.items()
-            if target in spec.TEXT_FIELDS or target in spec.DATE_FIELDS
-        ]
+        text_positions = {
+            *layout.match.item_parts,
+            *(
+                position
+                for target, position in layout.match.columns.items()
+                if target in spec.TEXT_FIELDS or target in spec.DATE_FIELDS
+            ),
+        }
         decimal_comma = layout.delimiter == ";"
         nrows = (
             table_length(self.path, layout.sniffed.encoding, layout.header_index)
@@ -178,7 +183,6 @@ class Reader:
                 chunksize=self.options.chunk_rows,
                 nrows=nrows,
                 decimal="," if decimal_comma else ".",
-                thousands="." if decimal_comma else None,
                 engine="c",
             )
             yield from reader
@@ -191,7 +195,11 @@ class Reader:
 
     def _canonical(self, raw: pd.DataFrame, notes: ChunkNotes) -> pd.DataFrame:
         raw = self._drop_blank_and_total_rows(raw, notes)
-        raw, moved = realign(raw)
+        if self._kinds is None:
+            self._kinds = column_kinds(raw)
+        moved = Realigned((), ())
+        if self._kinds is not None:
+            raw, moved = realign(raw, self._kinds)
         if moved.records:
             lines = ", ".join(str(self.locator.line(r)) for r in moved.records[:5])
             more = f" and {len(moved.records) - 5} more" if len(moved.records) > 5 else ""
@@ -218,11 +226,11 @@ class Reader:
             total.loc[labels.index] = labels.map(spec.is_total_label).astype(bool)
         summary = pd.Series(False, index=raw.index)
         if self.layout.source.blank_dimensions_is_summary:
+            match = self.layout.match
             dims = [
-                p
-                for t, p in self.layout.match.columns.items()
-                if t in (spec.CAMPAIGN, spec.ITEM, spec.CREATOR)
+                p for t, p in match.columns.items() if t in (spec.CAMPAIGN, spec.ITEM, spec.CREATOR)
             ]
+            dims = sorted({*dims, *match.item_parts})
             if dims:
                 summary = raw[dims].isna().all(axis=1)
         notes.skipped += int((total | summary).sum())
@@ -263,11 +271,46 @@ class Reader:
             )
 
     def _dates(self, raw: pd.DataFrame, position: int) -> pd.Series:
-        parsed = parse_dates(raw[position], self.layout.source.date_formats)
+        """Dates of one column, in the format its first chunk settled (day- or month-first)."""
+        known = self._date_formats.get(position)
+        formats = (known,) if known else self.layout.source.date_formats
+        parsed = parse_dates(raw[position], formats)
+        if known is None and parsed.format is not None and raw[position].notna().any():
+            ambiguous = not parsed.format.startswith("%Y")
+            if ambiguous and len(raw) >= self.options.chunk_rows:
+                settled = self._settle_date_format(position)
+                if settled is not None and settled != parsed.format:
+                    parsed = parse_dates(raw[position], (settled,))
+            self._date_formats.setdefault(position, parsed.format or "")
         if parsed.bad.any():
             record = first_record(parsed.bad)
             raise self.error("not a date", record, position, raw.at[record, position])
         return parsed.values
+
+    def _settle_date_format(self, position: int) -> str | None:
+        """Choose a column's date format from the whole file, before a multi-chunk read.
+
+        A first chunk whose dates all fit day-first (``05/03/2026``) says nothing about a later
+        ``05/13/2026``; reading only that column up front decides once, for every chunk.
+        """
+        layout = self.layout
+        column = pd.read_csv(
+            self.path,
+            encoding=layout.sniffed.encoding,
+            sep=layout.delimiter,
+            header=None,
+            names=list(range(len(layout.headers))),
+            usecols=[position],
+            skiprows=layout.header_index + 1,
+            dtype="str",
+            keep_default_na=False,
+            na_values=[""],
+            engine="c",
+        )[position]
+        chosen = parse_dates(column.drop_duplicates(), layout.source.date_formats).format
+        if chosen is not None:
+            self._date_formats[position] = chosen
+        return chosen
 
     def _dimensions(self, raw: pd.DataFrame, out: pd.DataFrame) -> None:
         columns = self.layout.match.columns
@@ -318,6 +361,14 @@ class Reader:
                 record = first_record(parsed.bad)
                 raise self.error("not a number", record, position, raw.at[record, position])
             values = parsed.values
+            if measure not in SIGNED and (values < 0).any():
+                record = first_record(values < 0)
+                raise self.error(
+                    f"{measure.value} cannot be negative",
+                    record,
+                    position,
+                    raw.at[record, position],
+                )
             if measure in MONEY:
                 values = values.round(2)
             out[measure.value] = values.to_numpy(dtype=np.float64)

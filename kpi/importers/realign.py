@@ -67,16 +67,29 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or value == ""
 
 
-def realign(frame: pd.DataFrame, protected: int = 1) -> tuple[pd.DataFrame, Realigned]:
+def column_kinds(frame: pd.DataFrame) -> list[Kind] | None:
+    """The kind of each column, set by rows whose last cell is filled; None if there are none.
+
+    A file's kinds are fixed once, from its first chunk with such rows, so that a later chunk
+    made only of shifted rows is judged by the same standard.
+    """
+    well_formed = frame.iloc[:, -1].notna()
+    if not well_formed.any():
+        return None
+    return [_kind(frame.loc[well_formed, column]) for column in frame.columns]
+
+
+def realign(
+    frame: pd.DataFrame, kinds: list[Kind], protected: int = 1
+) -> tuple[pd.DataFrame, Realigned]:
     """Return ``frame`` with shifted rows moved back, and which records moved.
 
     ``protected`` leading columns (identifiers) are never shifted.
     """
     width = frame.shape[1]
     trailing_blank = frame.iloc[:, -1].isna()
-    if not trailing_blank.any() or trailing_blank.all():
+    if not trailing_blank.any():
         return frame, Realigned((), ())
-    kinds = [_kind(frame.loc[~trailing_blank, column]) for column in frame.columns]
     suspects = frame.loc[trailing_blank]
     misfit = pd.Series(False, index=suspects.index)
     for position, kind in enumerate(kinds):

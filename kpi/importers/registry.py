@@ -81,6 +81,10 @@ def layout(sniffed: Sniffed, source_name: str | None, *, platform_given: bool) -
         )
     earliest = min(found.header_index for found in fits)
     fits = [found for found in fits if found.header_index == earliest]
+    specific = [found for found in fits if found.source is not canonical.SOURCE]
+    # The canonical aliases (with --platform) also fit platform exports; the specific source
+    # knows that export's quirks, so it wins.
+    fits = specific or fits
     if len(fits) > 1:
         raise AmbiguousSourceError(sniffed.path, [found.source.name for found in fits])
     return fits[0]

@@ -56,7 +56,7 @@ def normalise_header(cell: str) -> str:
 
 def is_total_label(cell: str) -> bool:
     """Summary rows: ``Total: ...`` (Google Ads), ``Total`` (LinkedIn), ``Grand total`` (GA4)."""
-    text = normalise_header(cell)
+    text = normalise_header(cell).replace(" :", ":")
     return text in {
         "total",
         "totals",
@@ -74,6 +74,8 @@ class HeaderMatch:
     currency: str | None
     #: Every column that identifies an item (``Ad group`` and ``Age``): joined into one name.
     item_parts: tuple[int, ...] = ()
+    #: The platform the header reveals, when the source covers several.
+    platform: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,8 @@ class Source:
     lifetime_rows: bool = False
     #: The table ends at the first blank or ``#`` line (GA4 files hold several tables).
     table_ends_at_blank: bool = False
-    #: Accept a file without a platform column when ``--platform`` names one.
-    platform_from_option: bool = False
-    notes: tuple[str, ...] = field(default=())
+    #: Headers that tell which platform a file comes from (Instagram vs Facebook post exports).
+    platform_by_header: Mapping[str, str] = field(default_factory=dict)
 
     def match(self, cells: Sequence[str], *, platform_given: bool) -> HeaderMatch | None:
         """The column positions of this source's fields in ``cells``, or None if it is not ours."""
@@ -124,7 +125,10 @@ class Source:
         item_parts = tuple(
             headers.index(alias) for alias in self.columns.get(ITEM, ()) if alias in headers
         )
-        return HeaderMatch(found, currency, item_parts)
+        platform = next(
+            (name for header, name in self.platform_by_header.items() if header in headers), None
+        )
+        return HeaderMatch(found, currency, item_parts, platform)
 
     def recognised_headers(self) -> list[str]:
         """Every header this source understands, for ``kpibot sources``."""

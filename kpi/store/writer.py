@@ -12,8 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from kpi.importers.dates import iso_strings
 from kpi.store.schema import series
@@ -71,6 +73,10 @@ def _nullable(values: np.ndarray) -> list[object]:
     return list(boxed)
 
 
+class DuplicateRowsError(Exception):
+    """A fact with the same series and dates as one already written in this import."""
+
+
 def write_facts(
     connection: Connection,
     frame: pd.DataFrame,
@@ -78,11 +84,29 @@ def write_facts(
     import_id: int,
     measures: Sequence[str],
 ) -> None:
-    """Insert canonical rows (``period_start``, ``period_end``, measures) for one import."""
+    """Insert canonical rows (``period_start``, ``period_end``, measures) for one import.
+
+    A clash with a row written by an earlier chunk of the same import raises
+    :class:`DuplicateRowsError` whatever the engine's own exception.
+    """
     columns = ["period_start", "series_id", "period_end", "import_id", *measures]
-    if connection.dialect.name == "postgresql":
-        _copy(connection, frame, series_ids, import_id, measures, columns)
-        return
+    try:
+        if connection.dialect.name == "postgresql":
+            _copy(connection, frame, series_ids, import_id, measures, columns)
+        else:
+            _execute_many(connection, frame, series_ids, import_id, measures, columns)
+    except (IntegrityError, UniqueViolation) as exc:
+        raise DuplicateRowsError(str(exc)) from exc
+
+
+def _execute_many(
+    connection: Connection,
+    frame: pd.DataFrame,
+    series_ids: np.ndarray,
+    import_id: int,
+    measures: Sequence[str],
+    columns: Sequence[str],
+) -> None:
     data: list[Sequence[object]] = [
         iso_strings(frame["period_start"]),
         series_ids.tolist(),

@@ -1,0 +1,111 @@
+"""Re-imports and overlapping exports replace, never double; ``dry_run`` writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from tests.importers.helpers import day, fixture, ingest, rows, snapshot, total, totals_by, write
+
+HEADER = "date,platform,account,campaign,clicks\n"
+
+
+def _daily(tmp_path: Path, name: str, first: int, last: int, clicks: int, account: str) -> Path:
+    lines = [f"2026-05-{d:02d},meta,{account},A,{clicks + d}\n" for d in range(first, last + 1)]
+    return write(tmp_path, name, HEADER + "".join(lines))
+
+
+def _clicks_per_day(engine: Engine, **where: str) -> dict[dt.date, list[float | None]]:
+    found: dict[dt.date, list[float | None]] = {}
+    for row in rows(engine, "clicks", **where):
+        found.setdefault(row.period_start, []).append(row["clicks"])
+    return found
+
+
+def test_importing_the_same_file_twice_changes_nothing(engine: Engine) -> None:
+    first = ingest(engine, fixture("meta_ads_daily_en.csv"))
+    before = snapshot(engine)
+
+    again = ingest(engine, fixture("meta_ads_daily_en.csv"))
+
+    assert (first.rows_written, first.rows_replaced) == (4, 0)
+    assert (again.rows_written, again.rows_replaced) == (4, 4)
+    after = snapshot(engine)
+    assert (after.facts, after.series, after.sums) == (before.facts, before.series, before.sums)
+    assert after.imports == before.imports + 1
+
+
+def test_overlapping_exports_count_every_day_once(engine: Engine, tmp_path: Path) -> None:
+    ingest(engine, _daily(tmp_path, "1-10.csv", 1, 10, clicks=0, account="acme"))
+    report = ingest(engine, _daily(tmp_path, "5-15.csv", 5, 15, clicks=100, account="acme"))
+
+    assert report.rows_replaced == 6
+    per_day = _clicks_per_day(engine)
+    assert sorted(per_day) == [day(f"2026-05-{d:02d}") for d in range(1, 16)]
+    assert all(len(values) == 1 for values in per_day.values())
+    assert {d.day: v[0] for d, v in per_day.items()} == {
+        **{d: d for d in range(1, 5)},
+        **{d: 100 + d for d in range(5, 16)},
+    }
+
+
+def test_replacing_is_scoped_to_the_account(engine: Engine, tmp_path: Path) -> None:
+    ingest(engine, _daily(tmp_path, "a.csv", 1, 3, clicks=0, account="acme"))
+    ingest(engine, _daily(tmp_path, "b.csv", 1, 3, clicks=10, account="globex"))
+
+    report = ingest(engine, _daily(tmp_path, "a2.csv", 1, 3, clicks=100, account="acme"))
+
+    assert report.rows_replaced == 3
+    assert totals_by(engine, "clicks", "account") == {"acme": 306, "globex": 36}
+
+
+def test_account_option_scopes_replacing_too(engine: Engine, tmp_path: Path) -> None:
+    text = "date,platform,clicks\n2026-05-01,meta,1\n"
+    ingest(engine, write(tmp_path, "x.csv", text), account="acme")
+    ingest(engine, write(tmp_path, "y.csv", text.replace(",1\n", ",2\n")), account="globex")
+
+    assert totals_by(engine, "clicks", "account") == {"acme": 1, "globex": 2}
+
+
+def test_replacing_is_scoped_to_the_platform(engine: Engine, tmp_path: Path) -> None:
+    ingest(engine, fixture("canonical_daily.csv"))
+    text = "date,platform,account,campaign,clicks\n2026-05-01,facebook,acme,Spring Sale,7\n"
+
+    report = ingest(engine, write(tmp_path, "fb.csv", text))
+
+    assert report.rows_replaced == 1  # facebook on 2026-05-01 only
+    assert totals_by(engine, "clicks", "platform") == {"facebook": 32, "instagram": 75}
+
+
+def test_replacing_is_scoped_to_the_source(engine: Engine, tmp_path: Path) -> None:
+    text = "date,platform,account,campaign,clicks\n2026-05-01,meta,Acme EU,Spring Sale,7\n"
+    ingest(engine, write(tmp_path, "canonical.csv", text))
+
+    report = ingest(engine, fixture("meta_ads_daily_en.csv"))
+
+    assert report.rows_replaced == 0
+    assert total(engine, "clicks") == 107
+
+
+def test_dry_run_reports_but_writes_nothing(engine: Engine) -> None:
+    empty = snapshot(engine)
+
+    report = ingest(engine, fixture("google_ads_campaign.csv"), dry_run=True)
+
+    assert report.dry_run
+    assert (report.rows_written, report.rows_replaced, report.rows_skipped) == (3, 0, 3)
+    assert snapshot(engine) == empty
+
+
+def test_dry_run_reports_what_it_would_replace(engine: Engine, tmp_path: Path) -> None:
+    ingest(engine, _daily(tmp_path, "1-10.csv", 1, 10, clicks=0, account="acme"))
+    before = snapshot(engine)
+
+    report = ingest(
+        engine, _daily(tmp_path, "5-15.csv", 5, 15, clicks=100, account="acme"), dry_run=True
+    )
+
+    assert (report.rows_written, report.rows_replaced) == (11, 6)
+    assert snapshot(engine) == before
