@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.importers.helpers import day, fixture, ingest, nulls, rows, total, totals_by, write
+from tests.importers.store_queries import day, fixture, ingest, nulls, rows, total, totals_by, write
 
 
 def test_rows_are_split_by_platform(engine: Engine) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.importers.helpers import day, fixture, ingest, rows, total, write
+from tests.importers.store_queries import day, fixture, ingest, rows, total, write
 
 NAMES = ["canonical_daily.csv", "meta_ads_daily_en.csv", "ga4_channels.csv", "tiktok_ads_daily.csv"]
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from kpi.errors import AmbiguousSourceError, IngestError, UnknownSourceError
 from kpi.importers import registry
 from kpi.importers.text import sniff
-from tests.importers.helpers import FIXTURES, day, fixture, ingest, snapshot, write
+from tests.importers.store_queries import FIXTURES, day, fixture, ingest, snapshot, write
 
 EXPECTED = {
     "canonical_daily.csv": "canonical",

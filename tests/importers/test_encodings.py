@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kpi.importers.text import detect_encoding
-from tests.importers.helpers import ingest, rows, total, write
+from tests.importers.store_queries import ingest, rows, total, write
 
 TEXT = (
     "date,platform,account,campaign,item,currency,impressions,spend\r\n"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kpi.errors import IngestError, UnknownSourceError
-from tests.importers.helpers import fixture, ingest, snapshot, total, write
+from tests.importers.store_queries import fixture, ingest, snapshot, total, write
 
 HEADER = "date,platform,account,campaign,impressions,clicks,spend,currency\n"
 GOOD = [

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.importers.helpers import day, fixture, ingest, periods, rows, total, write
+from tests.importers.store_queries import day, fixture, ingest, periods, rows, total, write
 
 MAY = (day("2026-05-01"), day("2026-05-31"))
 

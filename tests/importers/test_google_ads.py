@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from tests.importers.helpers import day, fixture, ingest, nulls, periods, rows, total, zeros
+from tests.importers.store_queries import day, fixture, ingest, nulls, periods, rows, total, zeros
 
 WINDOW = (day("2025-05-18"), day("2025-08-15"))
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kpi.importers.text import detect_encoding
-from tests.importers.helpers import day, fixture, ingest, periods, rows, total
+from tests.importers.store_queries import day, fixture, ingest, periods, rows, total
 
 VARIANTS = ["linkedin_ads_daily_utf16.csv", "linkedin_ads_daily_utf8.csv"]
 

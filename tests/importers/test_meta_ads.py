@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.importers.helpers import day, fixture, ingest, nulls, periods, rows, total, write
+from tests.importers.store_queries import day, fixture, ingest, nulls, periods, rows, total, write
 
 
 def test_daily_export_in_english(engine: Engine) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tests.importers.helpers import TODAY, day, fixture, ingest, nulls, rows, total, write
+from tests.importers.store_queries import TODAY, day, fixture, ingest, nulls, rows, total, write
 
 
 def test_instagram_posts_run_from_publish_date_to_today(engine: Engine) -> None:

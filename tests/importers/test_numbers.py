@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kpi.errors import IngestError
-from tests.importers.helpers import ingest, nulls, rows, total, write, zeros
+from tests.importers.store_queries import ingest, nulls, rows, total, write, zeros
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 

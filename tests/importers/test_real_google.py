@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.importers.helpers import day, ingest, periods, rows, total
+from tests.importers.store_queries import day, ingest, periods, rows, total
 
 LANDING = "google_ads_landing_page_report.csv"
 AGE = "google_ads_age_report_sample.csv"

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kpi.errors import IngestError
-from tests.importers.helpers import day, ingest, nulls, periods, rows, total, totals_by
+from tests.importers.store_queries import day, ingest, nulls, periods, rows, total, totals_by
 
 KAGGLE = "meta_ads_kaggle_facebook_ad_campaign_2017.csv"
 UCI = "facebook_page_posts_uci_dataset_Facebook.csv"

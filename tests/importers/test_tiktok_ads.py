@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kpi.errors import IngestError
-from tests.importers.helpers import day, fixture, ingest, nulls, periods, rows, total, zeros
+from tests.importers.store_queries import day, fixture, ingest, nulls, periods, rows, total, zeros
 
 MAY = (day("2026-05-01"), day("2026-05-31"))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tests.importers.helpers import ingest, total, write
+from tests.importers.store_queries import ingest, total, write
 
 HEADER = "date,platform,currency,impressions,clicks,spend\n"
 
