@@ -7,7 +7,16 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tests.importers.store_queries import day, fixture, ingest, rows, snapshot, total, totals_by, write
+from tests.importers.store_queries import (
+    day,
+    fixture,
+    ingest,
+    rows,
+    snapshot,
+    total,
+    totals_by,
+    write,
+)
 
 HEADER = "date,platform,account,campaign,clicks\n"
 
