@@ -1,0 +1,165 @@
+"""SQL aggregation over the fact table: the database sums, pandas only sees the small result.
+
+Every function returns at most (days x requested groups) rows. A row counts in a window only if it
+lies entirely inside it; rows that merely overlap are counted separately so the answer can say
+they were left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Connection, and_, case, distinct, func, not_, select
+
+from kpi.dimensions import Dimension
+from kpi.measures import Measure
+from kpi.store.schema import facts, series
+
+PERIOD_COLUMNS = ("period_start", "period_end")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Filters on series dimensions: each dimension matches any of its values."""
+
+    filters: tuple[tuple[Dimension, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def of(cls, filters: Mapping[Dimension, Sequence[str]]) -> Scope:
+        return cls(tuple(sorted((d, tuple(v)) for d, v in filters.items() if v)))
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        return [series.c[dimension.value].in_(values) for dimension, values in self.filters]
+
+
+def _grouping(name: str) -> ColumnElement[Any]:
+    return facts.c[name] if name in PERIOD_COLUMNS else series.c[name]
+
+
+def _inside(start: dt.date, end: dt.date) -> ColumnElement[bool]:
+    return and_(facts.c.period_start >= start, facts.c.period_end <= end)
+
+
+def _joined(*columns: ColumnElement[Any]) -> Any:
+    return select(*columns).select_from(facts.join(series, series.c.id == facts.c.series_id))
+
+
+def window_sums(
+    connection: Connection,
+    start: dt.date,
+    end: dt.date,
+    measures: Sequence[Measure],
+    scope: Scope,
+    group: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Σ of each measure over rows inside [start, end], per group (series columns, periods).
+
+    SUM over only NULLs is NULL, so "not reported" survives aggregation as NaN.
+    """
+    keys = [_grouping(name).label(name) for name in group]
+    sums = [func.sum(facts.c[m.value]).label(m.value) for m in measures]
+    statement = (
+        _joined(*keys, *sums, func.count().label("rows"))
+        .where(_inside(start, end), *scope.clauses())
+        .group_by(*keys)
+    )
+    result = connection.execute(statement)
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for measure in measures:
+        frame[measure.value] = pd.to_numeric(frame[measure.value], errors="coerce").astype(float)
+    return frame
+
+
+def unique_stats(
+    connection: Connection,
+    start: dt.date,
+    end: dt.date,
+    measure: Measure,
+    scope: Scope,
+    group: Sequence[str] = (),
+) -> pd.DataFrame:
+    """For a non-additive measure: max, sum and count of the rows inside the window, how many
+    series report it, and the value and count of rows covering exactly the window."""
+    column = facts.c[measure.value]
+    exact = and_(facts.c.period_start == start, facts.c.period_end == end, column.is_not(None))
+    keys = [_grouping(name).label(name) for name in group]
+    statement = (
+        _joined(
+            *keys,
+            func.max(column).label("lower"),
+            func.sum(column).label("upper"),
+            func.count(column).label("rows"),
+            func.count(distinct(case((column.is_not(None), facts.c.series_id)))).label("series"),
+            func.sum(case((exact, column), else_=None)).label("exact"),
+            func.sum(case((exact, 1), else_=0)).label("exact_rows"),
+        )
+        .where(_inside(start, end), *scope.clauses())
+        .group_by(*keys)
+    )
+    result = connection.execute(statement)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def partial_overlaps(connection: Connection, start: dt.date, end: dt.date, scope: Scope) -> int:
+    """Rows (period totals) that overlap the window without lying inside it."""
+    statement = _joined(func.count()).where(
+        facts.c.period_start != facts.c.period_end,
+        facts.c.period_end >= start,
+        facts.c.period_start <= end,
+        not_(_inside(start, end)),
+        *scope.clauses(),
+    )
+    return int(connection.execute(statement).scalar_one())
+
+
+def levels_at(
+    connection: Connection,
+    day: dt.date,
+    measure: Measure,
+    scope: Scope,
+    group: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Σ over series of each series' last reported level on or before ``day`` (followers)."""
+    column = facts.c[measure.value]
+    ranked = (
+        _joined(
+            facts.c.series_id,
+            column.label("level"),
+            *(series.c[name].label(name) for name in group),
+            func.row_number()
+            .over(partition_by=facts.c.series_id, order_by=facts.c.period_end.desc())
+            .label("position"),
+        )
+        .where(column.is_not(None), facts.c.period_end <= day, *scope.clauses())
+        .subquery()
+    )
+    keys = [ranked.c[name] for name in group]
+    statement = (
+        select(*keys, func.sum(ranked.c.level).label("level"))
+        .where(ranked.c.position == 1)
+        .group_by(*keys)
+    )
+    result = connection.execute(statement)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def last_dates(connection: Connection, scope: Scope) -> dict[str, dt.date]:
+    """The newest day with data per platform in scope (for "data as of" and freshness)."""
+    platforms = connection.execute(
+        select(series.c.platform).where(*scope.clauses()).distinct()
+    ).scalars()
+    newest: dict[str, dt.date] = {}
+    for platform in sorted(platforms):
+        latest = connection.execute(
+            _joined(facts.c.period_end)
+            .where(series.c.platform == platform, *scope.clauses())
+            .order_by(facts.c.period_start.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if latest is not None:
+            newest[platform] = latest
+    return newest

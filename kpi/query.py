@@ -1,0 +1,245 @@
+"""``ask()``: one KPI question answered from the store, with everything an answer shows.
+
+The value, the comparison, the breakdown, the sparkline and the coverage are all computed from
+sums the database returns (see :mod:`kpi.aggregate`); nothing loads the fact table whole. The
+same code runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import Connection, Engine
+
+from kpi import aggregate, evaluate
+from kpi.aggregate import Scope
+from kpi.answer import Answer, BreakdownRow, Comparison, Coverage, Point, Verdict
+from kpi.catalog import Direction, Kpi, LevelGrowthKpi, RatioKpi, UniqueKpi, Unit
+from kpi.dimensions import Dimension
+from kpi.evaluate import Cell
+from kpi.periods import Grain, Period, grain_periods
+
+TOP = 10
+SPARKLINE = 8
+MAX_TIME_BUCKETS = 400
+
+
+class Breakdown(StrEnum):
+    PLATFORM = "platform"
+    CAMPAIGN = "campaign"
+    CREATOR = "creator"
+    ACCOUNT = "account"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+    @property
+    def is_time(self) -> bool:
+        return self in (Breakdown.DAY, Breakdown.WEEK, Breakdown.MONTH)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the grammar resolved: a KPI, exact windows, a breakdown and filters."""
+
+    kpi: Kpi
+    period: Period
+    comparison: Period | None = None
+    breakdown: Breakdown | None = None
+    filters: Mapping[Dimension, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _verdict(kpi: Kpi, change: float | None) -> Verdict:
+    if change is None:
+        return Verdict.UNKNOWN
+    if change == 0:
+        return Verdict.FLAT
+    if kpi.direction is Direction.NEUTRAL:
+        return Verdict.NEUTRAL
+    better = change > 0 if kpi.direction is Direction.HIGHER else change < 0
+    return Verdict.GOOD if better else Verdict.BAD
+
+
+def compare(kpi: Kpi, value: float | None, period: Period, before: float | None) -> Comparison:
+    """Absolute and relative change (and percentage points for percent KPIs)."""
+    change = value - before if value is not None and before is not None else None
+    change_pct = change / abs(before) if change is not None and before else None
+    change_pp = change if kpi.unit is Unit.PERCENT else None
+    return Comparison(period, before, change, change_pct, change_pp, _verdict(kpi, change))
+
+
+def _single(found: Sequence[Cell]) -> Cell | None:
+    return found[0] if found else None
+
+
+def _low_volume(kpi: Kpi, cell: Cell | None) -> bool:
+    if kpi.min_volume <= 0 or isinstance(kpi, UniqueKpi | LevelGrowthKpi):
+        return False
+    return cell is None or cell.volume is None or cell.volume < kpi.min_volume
+
+
+def _time_buckets(period: Period, by: Breakdown, week_start: int) -> list[Period]:
+    buckets: list[Period] = []
+    day = period.start
+    while day <= period.end:
+        if by is Breakdown.DAY:
+            end = day
+            label = day.isoformat()
+        elif by is Breakdown.WEEK:
+            end = day + dt.timedelta(days=6 - (day.weekday() - week_start) % 7)
+            year, week, _ = day.isocalendar()
+            label = f"{year}-W{week:02d}" if week_start == 0 else f"week of {day.isoformat()}"
+        else:
+            following = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+            end = following - dt.timedelta(days=1)
+            label = day.strftime("%Y-%m")
+        end = min(end, period.end)
+        buckets.append(Period(day, end, label, Grain.RANGE))
+        day = end + dt.timedelta(days=1)
+    return buckets
+
+
+def _row(cell: Cell) -> BreakdownRow:
+    return BreakdownRow(cell.key, cell.value, cell.volume, bounds=cell.bounds)
+
+
+def _rank(kpi: Kpi, found: Sequence[Cell], top: int) -> tuple[BreakdownRow, ...]:
+    """Biggest first (by volume for ratios, so the rows that weigh most lead), then "others"."""
+
+    def weight(cell: Cell) -> float:
+        measure = cell.volume if isinstance(kpi, RatioKpi) else cell.value
+        if measure is None and cell.bounds is not None:
+            measure = cell.bounds.upper
+        return measure if measure is not None else float("-inf")
+
+    ordered = sorted(found, key=lambda c: (-weight(c), c.key))
+    rows = [_row(c) for c in ordered[:top]]
+    rest = ordered[top:]
+    if rest:
+        others = evaluate.combine(kpi, rest, (("others", f"{len(rest)} others"),))
+        rows.append(BreakdownRow(others.key, others.value, others.volume, True, others.bounds))
+    return tuple(rows)
+
+
+def _warnings(
+    kpi: Kpi, main: Cell | None, low: bool, partial: int, period: Period, today: dt.date
+) -> list[str]:
+    notes: list[str] = []
+    if main is not None and main.currencies and len(main.currencies) > 1:
+        notes.append(
+            f"mixed currencies ({', '.join(main.currencies)}): amounts in different currencies are "
+            "never added; filter by account or platform"
+        )
+    if main is not None and main.bounds is not None:
+        notes.append(
+            f"the exact {kpi.name} for this window is not available (no row covers exactly these "
+            f"dates); it lies between {main.bounds.lower:,.0f} (the largest single value) and "
+            f"{main.bounds.upper:,.0f} (their sum)"
+        )
+    if low:
+        volume = 0 if main is None or main.volume is None else main.volume
+        notes.append(
+            f"low volume: {volume:,.0f} is below the {kpi.min_volume:,.0f} this KPI needs to be "
+            "reliable"
+        )
+    if partial:
+        notes.append(
+            f"{partial} rows that only partly overlap these dates (period totals) were left out"
+        )
+    if period.end >= today:
+        notes.append("the period is not over yet: figures will still change")
+    return notes
+
+
+def _coverage(connection: Connection, question: Question, scope: Scope) -> Coverage:
+    period = question.period
+    days = aggregate.window_sums(connection, period.start, period.end, [], scope, ["period_start"])
+    return Coverage(
+        days_with_data=len(days),
+        days_in_window=period.days,
+        last_date_by_platform=tuple(sorted(aggregate.last_dates(connection, scope).items())),
+    )
+
+
+def ask(
+    engine: Engine,
+    question: Question,
+    *,
+    today: dt.date,
+    timezone: str = "UTC",
+    week_start: int = 0,
+    top: int = TOP,
+) -> Answer:
+    """Answer ``question`` as of ``today`` (the caller's date in ``timezone``)."""
+    kpi, period = question.kpi, question.period
+    scope = Scope.of(question.filters)
+    sparkline = grain_periods(period, SPARKLINE)
+    with engine.connect() as connection:
+        spark_cells = evaluate.cells(connection, kpi, sparkline, scope)
+        by_bucket = {cell.bucket: cell for cell in spark_cells}
+        main = by_bucket.get(len(sparkline) - 1)
+        comparison = None
+        if question.comparison is not None:
+            before = next(
+                (by_bucket.get(i) for i, p in enumerate(sparkline) if p == question.comparison),
+                None,
+            )
+            if before is None and question.comparison not in sparkline:
+                before = _single(evaluate.cells(connection, kpi, [question.comparison], scope))
+            comparison = compare(
+                kpi,
+                main.value if main else None,
+                question.comparison,
+                before.value if before else None,
+            )
+        breakdown: tuple[BreakdownRow, ...] = ()
+        if question.breakdown is not None:
+            breakdown = _breakdown(connection, question, scope, week_start, top)
+        partial = aggregate.partial_overlaps(connection, period.start, period.end, scope)
+        coverage = _coverage(connection, question, scope)
+    low = _low_volume(kpi, main)
+    return Answer(
+        kpi=kpi,
+        period=period,
+        timezone=timezone,
+        value=main.value if main else None,
+        currency=main.currency if main else None,
+        volume=main.volume if main else None,
+        low_volume=low,
+        bounds=main.bounds if main else None,
+        comparison=comparison,
+        breakdown_by=question.breakdown.value if question.breakdown else None,
+        breakdown=breakdown,
+        series=tuple(
+            Point(p, by_bucket[i].value if i in by_bucket else None)
+            for i, p in enumerate(sparkline)
+        ),
+        coverage=coverage,
+        warnings=tuple(_warnings(kpi, main, low, partial, period, today)),
+    )
+
+
+def _breakdown(
+    connection: Connection, question: Question, scope: Scope, week_start: int, top: int
+) -> tuple[BreakdownRow, ...]:
+    by = question.breakdown
+    assert by is not None
+    if not by.is_time:
+        found = evaluate.cells(connection, question.kpi, [question.period], scope, [by.value])
+        return _rank(question.kpi, found, top)
+    buckets = _time_buckets(question.period, by, week_start)
+    if len(buckets) > MAX_TIME_BUCKETS:
+        buckets = buckets[-MAX_TIME_BUCKETS:]
+    per_bucket = {c.bucket: c for c in evaluate.cells(connection, question.kpi, buckets, scope)}
+    return tuple(
+        BreakdownRow(
+            ((by.value, bucket.label),),
+            per_bucket[i].value if i in per_bucket else None,
+            per_bucket[i].volume if i in per_bucket else None,
+            bounds=per_bucket[i].bounds if i in per_bucket else None,
+        )
+        for i, bucket in enumerate(buckets)
+    )

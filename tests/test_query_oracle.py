@@ -1,0 +1,171 @@
+"""``ask()`` against a brute-force pandas oracle on random data, on SQLite and PostgreSQL.
+
+The oracle reads the generated rows directly: a row counts in a window only if it lies inside
+it, rates are ratios of sums, reach is exact only for a row covering exactly the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import hypothesis.strategies as st
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy import Engine
+
+from kpi.catalog import BUILTIN, Kpi, RatioKpi, SumKpi, UniqueKpi
+from kpi.dimensions import Dimension
+from kpi.evaluate import fill_unreported_terms
+from kpi.measures import Measure
+from kpi.periods import Grain, Period, previous
+from kpi.query import Breakdown, Question, ask
+from tests.query_data import load
+
+FIRST = dt.date(2026, 1, 1)
+DAYS = 60
+PLATFORMS = ("meta", "tiktok", "linkedin")
+CAMPAIGNS = ("A", "B", "C")
+KPIS = ("clicks", "ctr", "cpc", "engagements", "engagement_rate", "roas", "reach", "spend")
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> pd.DataFrame:
+    keys = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(PLATFORMS),
+                st.sampled_from(CAMPAIGNS),
+                st.integers(0, DAYS - 1),
+                st.sampled_from([0, 0, 0, 0, 6]),
+            ),
+            min_size=1,
+            max_size=40,
+            unique=True,
+        )
+    )
+    rows = []
+    for platform, campaign, offset, length in keys:
+        start = FIRST + dt.timedelta(days=offset)
+        impressions = draw(st.integers(0, 5000))
+        optional = st.one_of(st.none(), st.integers(0, 300))
+        rows.append(
+            {
+                "period_start": start.isoformat(),
+                "period_end": (start + dt.timedelta(days=length)).isoformat(),
+                "platform": platform,
+                "campaign": campaign,
+                "currency": "EUR",
+                "impressions": impressions,
+                "clicks": draw(st.integers(0, impressions)),
+                "spend": draw(st.one_of(st.none(), st.integers(0, 50_000).map(lambda c: c / 100))),
+                "revenue": draw(
+                    st.one_of(st.none(), st.integers(0, 90_000).map(lambda c: c / 100))
+                ),
+                "likes": draw(optional),
+                "comments": draw(optional),
+                "shares": draw(optional),
+                "saves": None if platform == "linkedin" else draw(optional),
+                "reach": draw(st.one_of(st.none(), st.integers(0, impressions))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _inside(frame: pd.DataFrame, period: Period, platforms: tuple[str, ...]) -> pd.DataFrame:
+    start, end = pd.to_datetime(frame["period_start"]), pd.to_datetime(frame["period_end"])
+    mask = (start >= pd.Timestamp(period.start)) & (end <= pd.Timestamp(period.end))
+    if platforms:
+        mask &= frame["platform"].isin(platforms)
+    return frame[mask]
+
+
+def oracle(kpi: Kpi, rows: pd.DataFrame, period: Period) -> float | None:
+    if isinstance(kpi, UniqueKpi):
+        present = rows[rows["reach"].notna()]
+        exact = present[
+            (present["period_start"] == period.start.isoformat())
+            & (present["period_end"] == period.end.isoformat())
+        ]
+        one_series = present[["platform", "campaign"]].drop_duplicates().shape[0] == 1
+        return float(exact["reach"].iloc[0]) if len(exact) == 1 and one_series else None
+    assert isinstance(kpi, SumKpi | RatioKpi)
+    sums: dict[Measure, float | None] = {}
+    for measure in kpi.measures():
+        column = pd.to_numeric(rows[measure.value], errors="coerce") if len(rows) else pd.Series()
+        total = column.sum(min_count=1)
+        sums[measure] = None if pd.isna(total) else float(total)
+    fill_unreported_terms(kpi, sums)
+    return kpi.value(sums)
+
+
+def close(left: float | None, right: float | None) -> bool:
+    if left is None or right is None:
+        return left is right
+    return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    frame=frames(),
+    name=st.sampled_from(KPIS),
+    first=st.integers(0, DAYS - 1),
+    length=st.integers(0, 20),
+    platforms=st.sampled_from([(), ("meta",), ("meta", "tiktok")]),
+    by_platform=st.booleans(),
+)
+def test_ask_matches_the_oracle(
+    engine: Engine,
+    tmp_path: Path,
+    frame: pd.DataFrame,
+    name: str,
+    first: int,
+    length: int,
+    platforms: tuple[str, ...],
+    by_platform: bool,
+) -> None:
+    load(engine, frame, tmp_path)
+    kpi = BUILTIN[name]
+    start = FIRST + dt.timedelta(days=first)
+    period = Period(start, start + dt.timedelta(days=length), "window", Grain.RANGE)
+    filters = {Dimension.PLATFORM: platforms} if platforms else {}
+    before = previous(period)
+    question = Question(
+        kpi,
+        period,
+        comparison=before,
+        breakdown=Breakdown.PLATFORM if by_platform else None,
+        filters=filters,
+    )
+
+    answer = ask(engine, question, today=dt.date(2026, 6, 1))
+
+    rows = _inside(frame, period, platforms)
+    assert close(answer.value, oracle(kpi, rows, period)), (answer.value, oracle(kpi, rows, period))
+    assert answer.comparison is not None
+    earlier = oracle(kpi, _inside(frame, before, platforms), before)
+    assert close(answer.comparison.value, earlier)
+    if isinstance(kpi, UniqueKpi) and answer.value is None and rows["reach"].notna().any():
+        assert answer.bounds is not None
+        reach = pd.to_numeric(rows["reach"])
+        assert (answer.bounds.lower, answer.bounds.upper) == (reach.max(), reach.sum())
+    if by_platform:
+        expected = {
+            platform: oracle(kpi, group, period) for platform, group in rows.groupby("platform")
+        }
+        got = {row.label: row.value for row in answer.breakdown}
+        assert got.keys() == expected.keys()
+        for platform, value in expected.items():
+            assert close(got[platform], value), platform
+    overlapping = frame[
+        (pd.to_datetime(frame["period_end"]) >= pd.Timestamp(period.start))
+        & (pd.to_datetime(frame["period_start"]) <= pd.Timestamp(period.end))
+        & (frame["platform"].isin(platforms) if platforms else True)
+    ]
+    partial = len(overlapping) - len(rows)
+    assert any("partly overlap" in w for w in answer.warnings) == (partial > 0)
