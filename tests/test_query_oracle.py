@@ -156,7 +156,8 @@ def test_ask_matches_the_oracle(
         assert (answer.bounds.lower, answer.bounds.upper) == (reach.max(), reach.sum())
     if by_platform:
         expected = {
-            platform: oracle(kpi, group, period) for platform, group in rows.groupby("platform")
+            str(platform): oracle(kpi, group, period)
+            for platform, group in rows.groupby("platform")
         }
         got = {row.label: row.value for row in answer.breakdown}
         assert got.keys() == expected.keys()
