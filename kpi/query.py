@@ -21,6 +21,7 @@ from kpi.catalog import Direction, Kpi, LevelGrowthKpi, RatioKpi, UniqueKpi, Uni
 from kpi.dimensions import Dimension
 from kpi.evaluate import Cell
 from kpi.periods import Grain, Period, grain_periods
+from kpi.targets import Target, applicable, judge
 
 TOP = 10
 SPARKLINE = 8
@@ -172,8 +173,13 @@ def ask(
     timezone: str = "UTC",
     week_start: int = 0,
     top: int = TOP,
+    targets: Sequence[Target] = (),
 ) -> Answer:
-    """Answer ``question`` as of ``today`` (the caller's date in ``timezone``)."""
+    """Answer ``question`` as of ``today`` (the caller's date in ``timezone``).
+
+    ``targets`` are the stored targets; the one with the same KPI, scope and kind of period
+    gives the answer its target status.
+    """
     kpi, period = question.kpi, question.period
     scope = Scope.of(question.filters)
     sparkline = grain_periods(period, SPARKLINE)
@@ -201,6 +207,7 @@ def ask(
         partial = aggregate.partial_overlaps(connection, period.start, period.end, scope)
         coverage = _coverage(connection, question, scope)
     low = _low_volume(kpi, main)
+    target = applicable(targets, kpi, scope, period)
     return Answer(
         kpi=kpi,
         period=period,
@@ -218,6 +225,7 @@ def ask(
             for i, p in enumerate(sparkline)
         ),
         coverage=coverage,
+        target=judge(target, kpi, main) if target is not None else None,
         warnings=tuple(_warnings(kpi, main, low, partial, period, today)),
     )
 

@@ -91,3 +91,19 @@ facts = Table(
     ),
     sqlite_with_rowid=False,
 )
+
+targets = Table(
+    "targets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kpi", String(40), nullable=False),
+    Column("comparator", String(2), nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("grain", String(10), nullable=False),
+    Column("rolling_days", Integer, nullable=False, server_default=text("0")),
+    Column("scope", Text, nullable=False, server_default=text("''")),
+    Column("channel", String(40), nullable=False, server_default=text("''")),
+    Column("created_by", String(40)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kpi", "grain", "rolling_days", "scope", "channel", name="uq_targets"),
+)

@@ -1,0 +1,219 @@
+"""``ask()`` on hand-made data: the rules a marketer would check by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from kpi.answer import TargetState, Verdict
+from kpi.catalog import BUILTIN
+from kpi.dimensions import Dimension
+from kpi.periods import Grain, Period, previous, resolve
+from kpi.query import Breakdown, Question, ask
+from kpi.targets import Target, TargetGrain, save
+from kpi.targets import load as load_targets
+from tests.conftest import NOW
+from tests.query_data import load
+
+TODAY = dt.date(2026, 11, 23)
+LAST_WEEK = resolve("last-week", TODAY)  # 2026-11-16 .. 2026-11-22
+
+
+def days(start: str, count: int) -> list[str]:
+    first = dt.date.fromisoformat(start)
+    return [(first + dt.timedelta(days=i)).isoformat() for i in range(count)]
+
+
+def daily(platform: str, start: str, count: int, **measures: float | None) -> pd.DataFrame:
+    rows = [
+        {"period_start": d, "period_end": d, "platform": platform, "currency": "EUR", **measures}
+        for d in days(start, count)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_ctr_is_a_ratio_of_sums_with_change_and_verdict(engine: Engine, tmp_path: Path) -> None:
+    frame = pd.concat(
+        [
+            daily("meta", "2026-11-09", 7, impressions=1000, clicks=10),  # week before: 1.00 %
+            daily("meta", "2026-11-16", 7, impressions=1000, clicks=20),
+            daily("tiktok", "2026-11-16", 7, impressions=9000, clicks=9),
+        ]
+    )
+    load(engine, frame, tmp_path)
+    question = Question(BUILTIN["ctr"], LAST_WEEK, previous(LAST_WEEK), Breakdown.PLATFORM)
+
+    answer = ask(engine, question, today=TODAY)
+
+    assert answer.value == pytest.approx(29 * 7 / (10_000 * 7))  # not the mean of 2 % and 0.1 %
+    assert answer.comparison is not None
+    assert answer.comparison.value == pytest.approx(0.01)
+    assert answer.comparison.change_pp == pytest.approx(0.0029 - 0.01)
+    assert answer.comparison.verdict is Verdict.BAD
+    assert [row.label for row in answer.breakdown] == ["tiktok", "meta"]  # by impressions
+    assert answer.coverage is not None and answer.coverage.days_with_data == 7
+    assert len(answer.series) == 8 and answer.series[-1].value == answer.value
+
+
+def test_lower_is_better_kpis_read_a_drop_as_good(engine: Engine, tmp_path: Path) -> None:
+    frame = pd.concat(
+        [
+            daily("meta", "2026-11-09", 7, clicks=100, spend=200.0),
+            daily("meta", "2026-11-16", 7, clicks=100, spend=100.0),
+        ]
+    )
+    load(engine, frame, tmp_path)
+    answer = ask(engine, Question(BUILTIN["cpc"], LAST_WEEK, previous(LAST_WEEK)), today=TODAY)
+    assert answer.value == pytest.approx(1.0)
+    assert answer.currency == "EUR"
+    assert answer.comparison is not None and answer.comparison.verdict is Verdict.GOOD
+
+
+def test_zero_denominator_is_no_value(engine: Engine, tmp_path: Path) -> None:
+    load(engine, daily("meta", "2026-11-16", 7, impressions=0, clicks=0), tmp_path)
+    answer = ask(engine, Question(BUILTIN["ctr"], LAST_WEEK), today=TODAY)
+    assert answer.value is None
+
+
+def test_reach_is_exact_only_for_an_exact_window_row(engine: Engine, tmp_path: Path) -> None:
+    week = pd.DataFrame(
+        [
+            {
+                "period_start": "2026-11-16",
+                "period_end": "2026-11-22",
+                "platform": "meta",
+                "item": "weekly",
+                "reach": 5000,
+            }
+        ]
+    )
+    load(engine, week, tmp_path)
+    assert ask(engine, Question(BUILTIN["reach"], LAST_WEEK), today=TODAY).value == 5000
+
+    load(engine, daily("meta", "2026-11-16", 7, reach=1000), tmp_path)
+    answer = ask(engine, Question(BUILTIN["reach"], LAST_WEEK), today=TODAY)
+    assert answer.value is None
+    assert answer.bounds is not None
+    assert (answer.bounds.lower, answer.bounds.upper) == (1000, 7000)
+    assert any("not available" in warning for warning in answer.warnings)
+
+
+def test_partial_overlaps_are_left_out_and_said(engine: Engine, tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        [
+            {
+                "period_start": "2026-11-10",
+                "period_end": "2026-11-18",
+                "platform": "meta",
+                "clicks": 90,
+            },
+            {
+                "period_start": "2026-11-17",
+                "period_end": "2026-11-17",
+                "platform": "meta",
+                "clicks": 5,
+            },
+        ]
+    )
+    load(engine, frame, tmp_path)
+    answer = ask(engine, Question(BUILTIN["clicks"], LAST_WEEK), today=TODAY)
+    assert answer.value == 5
+    assert any("1 rows that only partly overlap" in w for w in answer.warnings)
+
+
+def test_mixed_currencies_are_never_added(engine: Engine, tmp_path: Path) -> None:
+    frame = pd.concat(
+        [
+            daily("meta", "2026-11-16", 7, spend=10.0, clicks=5),
+            daily("google-ads", "2026-11-16", 7, spend=10.0, clicks=5).assign(currency="USD"),
+        ]
+    )
+    load(engine, frame, tmp_path)
+    answer = ask(
+        engine, Question(BUILTIN["spend"], LAST_WEEK, None, Breakdown.PLATFORM), today=TODAY
+    )
+    assert answer.value is None
+    assert any("mixed currencies (EUR, USD)" in w for w in answer.warnings)
+    assert {row.label: row.value for row in answer.breakdown} == {
+        "meta": pytest.approx(70.0),
+        "google-ads": pytest.approx(70.0),
+    }
+
+
+def test_engagements_count_an_unreported_measure_as_zero(engine: Engine, tmp_path: Path) -> None:
+    frame = daily("linkedin", "2026-11-16", 7, likes=3, comments=1, shares=1, saves=None)
+    load(engine, frame, tmp_path)
+    answer = ask(engine, Question(BUILTIN["engagements"], LAST_WEEK), today=TODAY)
+    assert answer.value == 35
+
+
+def test_follower_growth_from_the_followers_level(engine: Engine, tmp_path: Path) -> None:
+    levels = pd.DataFrame(
+        {
+            "period_start": days("2026-11-14", 9),
+            "period_end": days("2026-11-14", 9),
+            "platform": "instagram",
+            "followers": [100, 110, 120, 121, 122, 130, 131, 135, 140],
+        }
+    )
+    load(engine, levels, tmp_path)
+    answer = ask(engine, Question(BUILTIN["follower_growth"], LAST_WEEK), today=TODAY)
+    assert answer.value == 140 - 110  # level on 11-22 minus level on 11-15
+
+
+def test_low_volume_is_flagged(engine: Engine, tmp_path: Path) -> None:
+    load(engine, daily("meta", "2026-11-16", 7, impressions=10, clicks=1), tmp_path)
+    answer = ask(engine, Question(BUILTIN["ctr"], LAST_WEEK), today=TODAY)
+    assert answer.low_volume
+    assert any("low volume" in w for w in answer.warnings)
+
+
+def test_top_n_then_others(engine: Engine, tmp_path: Path) -> None:
+    frame = pd.concat(
+        daily("meta", "2026-11-16", 1, clicks=100 - i).assign(campaign=f"C{i:02d}")
+        for i in range(13)
+    )
+    load(engine, frame, tmp_path)
+    question = Question(BUILTIN["clicks"], LAST_WEEK, breakdown=Breakdown.CAMPAIGN)
+    answer = ask(engine, question, today=TODAY, top=10)
+    assert [r.label for r in answer.breakdown[:3]] == ["C00", "C01", "C02"]
+    assert answer.breakdown[-1].others and answer.breakdown[-1].value == 90 + 89 + 88
+    assert len(answer.breakdown) == 11
+
+
+def test_time_breakdown_and_filters(engine: Engine, tmp_path: Path) -> None:
+    frame = pd.concat(
+        [daily("meta", "2026-10-01", 31, clicks=1), daily("tiktok", "2026-10-01", 31, clicks=5)]
+    )
+    load(engine, frame, tmp_path)
+    october = resolve("2026-10", TODAY)
+    question = Question(
+        BUILTIN["clicks"],
+        october,
+        breakdown=Breakdown.WEEK,
+        filters={Dimension.PLATFORM: ("meta",)},
+    )
+    answer = ask(engine, question, today=TODAY)
+    assert answer.value == 31
+    assert [r.label for r in answer.breakdown][:2] == ["2026-W40", "2026-W41"]
+    assert [r.value for r in answer.breakdown] == [4, 7, 7, 7, 6]
+
+
+def test_target_status_applies_to_the_same_kpi_scope_and_grain(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine, daily("meta", "2026-11-16", 7, impressions=10_000, clicks=100), tmp_path)
+    save(engine, Target("ctr", ">=", 0.012, TargetGrain.WEEK), now=NOW)
+    answer = ask(
+        engine, Question(BUILTIN["ctr"], LAST_WEEK), today=TODAY, targets=load_targets(engine)
+    )
+    assert answer.target is not None
+    assert answer.target.state is TargetState.MISSED
+    assert answer.target.margin == pytest.approx(0.01 - 0.012)
+    month = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 22), "mtd", Grain.MONTH)
+    other = ask(engine, Question(BUILTIN["ctr"], month), today=TODAY, targets=load_targets(engine))
+    assert other.target is None  # a week target does not judge a month
