@@ -8,7 +8,7 @@ they were left out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +27,6 @@ class Scope:
     """Filters on series dimensions: each dimension matches any of its values."""
 
     filters: tuple[tuple[Dimension, tuple[str, ...]], ...] = ()
-
-    @classmethod
-    def of(cls, filters: Mapping[Dimension, Sequence[str]]) -> Scope:
-        return cls(tuple(sorted((d, tuple(v)) for d, v in filters.items() if v)))
 
     def clauses(self) -> list[ColumnElement[bool]]:
         return [series.c[dimension.value].in_(values) for dimension, values in self.filters]

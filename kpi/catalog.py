@@ -100,7 +100,7 @@ def normalize(word: str) -> str:
     """The lookup key of a name or alias: no accents, case-folded, ``_`` read as ``-``."""
     decomposed = unicodedata.normalize("NFKD", word.strip())
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return bare.casefold().replace("_", "-")
+    return bare.casefold().replace("_", "-").replace("'", "-").replace("\u2019", "-")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,3 +27,21 @@ PLATFORMS: tuple[str, ...] = (
     "youtube",
     "x",
 )
+
+_PLATFORM_ALIASES = {
+    "fb": "facebook",
+    "ig": "instagram",
+    "google ads": "google-ads",
+    "google": "google-ads",
+    "adwords": "google-ads",
+    "google_ads": "google-ads",
+    "linkedin ads": "linkedin",
+    "tiktok ads": "tiktok",
+    "meta ads": "meta",
+}
+
+
+def normalise_platform(name: str) -> str:
+    """``Facebook`` -> ``facebook``, ``Google Ads`` -> ``google-ads``: one spelling per platform."""
+    lowered = " ".join(name.strip().lower().split())
+    return _PLATFORM_ALIASES.get(lowered, lowered.replace(" ", "-").replace("_", "-"))

@@ -8,9 +8,7 @@ same code runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine
 
@@ -18,39 +16,14 @@ from kpi import aggregate, evaluate
 from kpi.aggregate import Scope
 from kpi.answer import Answer, BreakdownRow, Comparison, Coverage, Point, Verdict
 from kpi.catalog import Direction, Kpi, LevelGrowthKpi, RatioKpi, UniqueKpi, Unit
-from kpi.dimensions import Dimension
 from kpi.evaluate import Cell
 from kpi.periods import Grain, Period, grain_periods
+from kpi.request import Breakdown, Request
 from kpi.targets import Target, applicable, judge
 
 TOP = 10
 SPARKLINE = 8
 MAX_TIME_BUCKETS = 400
-
-
-class Breakdown(StrEnum):
-    PLATFORM = "platform"
-    CAMPAIGN = "campaign"
-    CREATOR = "creator"
-    ACCOUNT = "account"
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-
-    @property
-    def is_time(self) -> bool:
-        return self in (Breakdown.DAY, Breakdown.WEEK, Breakdown.MONTH)
-
-
-@dataclass(frozen=True)
-class Question:
-    """What the grammar resolved: a KPI, exact windows, a breakdown and filters."""
-
-    kpi: Kpi
-    period: Period
-    comparison: Period | None = None
-    breakdown: Breakdown | None = None
-    filters: Mapping[Dimension, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _verdict(kpi: Kpi, change: float | None) -> Verdict:
@@ -155,7 +128,7 @@ def _warnings(
     return notes
 
 
-def _coverage(connection: Connection, question: Question, scope: Scope) -> Coverage:
+def _coverage(connection: Connection, question: Request, scope: Scope) -> Coverage:
     period = question.period
     days = aggregate.window_sums(connection, period.start, period.end, [], scope, ["period_start"])
     return Coverage(
@@ -167,7 +140,7 @@ def _coverage(connection: Connection, question: Question, scope: Scope) -> Cover
 
 def ask(
     engine: Engine,
-    question: Question,
+    question: Request,
     *,
     today: dt.date,
     timezone: str = "UTC",
@@ -181,7 +154,7 @@ def ask(
     gives the answer its target status.
     """
     kpi, period = question.kpi, question.period
-    scope = Scope.of(question.filters)
+    scope = Scope(question.filters)
     sparkline = grain_periods(period, SPARKLINE)
     with engine.connect() as connection:
         spark_cells = evaluate.cells(connection, kpi, sparkline, scope)
@@ -231,7 +204,7 @@ def ask(
 
 
 def _breakdown(
-    connection: Connection, question: Question, scope: Scope, week_start: int, top: int
+    connection: Connection, question: Request, scope: Scope, week_start: int, top: int
 ) -> tuple[BreakdownRow, ...]:
     by = question.breakdown
     assert by is not None

@@ -13,7 +13,8 @@ from kpi.answer import TargetState, Verdict
 from kpi.catalog import BUILTIN
 from kpi.dimensions import Dimension
 from kpi.periods import Grain, Period, previous, resolve
-from kpi.query import Breakdown, Question, ask
+from kpi.query import ask
+from kpi.request import Breakdown, Request
 from kpi.targets import Target, TargetGrain, save
 from kpi.targets import load as load_targets
 from tests.conftest import NOW
@@ -45,7 +46,7 @@ def test_ctr_is_a_ratio_of_sums_with_change_and_verdict(engine: Engine, tmp_path
         ]
     )
     load(engine, frame, tmp_path)
-    question = Question(BUILTIN["ctr"], LAST_WEEK, previous(LAST_WEEK), Breakdown.PLATFORM)
+    question = Request(BUILTIN["ctr"], LAST_WEEK, previous(LAST_WEEK), Breakdown.PLATFORM)
 
     answer = ask(engine, question, today=TODAY)
 
@@ -67,7 +68,7 @@ def test_lower_is_better_kpis_read_a_drop_as_good(engine: Engine, tmp_path: Path
         ]
     )
     load(engine, frame, tmp_path)
-    answer = ask(engine, Question(BUILTIN["cpc"], LAST_WEEK, previous(LAST_WEEK)), today=TODAY)
+    answer = ask(engine, Request(BUILTIN["cpc"], LAST_WEEK, previous(LAST_WEEK)), today=TODAY)
     assert answer.value == pytest.approx(1.0)
     assert answer.currency == "EUR"
     assert answer.comparison is not None and answer.comparison.verdict is Verdict.GOOD
@@ -75,7 +76,7 @@ def test_lower_is_better_kpis_read_a_drop_as_good(engine: Engine, tmp_path: Path
 
 def test_zero_denominator_is_no_value(engine: Engine, tmp_path: Path) -> None:
     load(engine, daily("meta", "2026-11-16", 7, impressions=0, clicks=0), tmp_path)
-    answer = ask(engine, Question(BUILTIN["ctr"], LAST_WEEK), today=TODAY)
+    answer = ask(engine, Request(BUILTIN["ctr"], LAST_WEEK), today=TODAY)
     assert answer.value is None
 
 
@@ -92,10 +93,10 @@ def test_reach_is_exact_only_for_an_exact_window_row(engine: Engine, tmp_path: P
         ]
     )
     load(engine, week, tmp_path)
-    assert ask(engine, Question(BUILTIN["reach"], LAST_WEEK), today=TODAY).value == 5000
+    assert ask(engine, Request(BUILTIN["reach"], LAST_WEEK), today=TODAY).value == 5000
 
     load(engine, daily("meta", "2026-11-16", 7, reach=1000), tmp_path)
-    answer = ask(engine, Question(BUILTIN["reach"], LAST_WEEK), today=TODAY)
+    answer = ask(engine, Request(BUILTIN["reach"], LAST_WEEK), today=TODAY)
     assert answer.value is None
     assert answer.bounds is not None
     assert (answer.bounds.lower, answer.bounds.upper) == (1000, 7000)
@@ -120,7 +121,7 @@ def test_partial_overlaps_are_left_out_and_said(engine: Engine, tmp_path: Path) 
         ]
     )
     load(engine, frame, tmp_path)
-    answer = ask(engine, Question(BUILTIN["clicks"], LAST_WEEK), today=TODAY)
+    answer = ask(engine, Request(BUILTIN["clicks"], LAST_WEEK), today=TODAY)
     assert answer.value == 5
     assert any("1 rows that only partly overlap" in w for w in answer.warnings)
 
@@ -134,7 +135,7 @@ def test_mixed_currencies_are_never_added(engine: Engine, tmp_path: Path) -> Non
     )
     load(engine, frame, tmp_path)
     answer = ask(
-        engine, Question(BUILTIN["spend"], LAST_WEEK, None, Breakdown.PLATFORM), today=TODAY
+        engine, Request(BUILTIN["spend"], LAST_WEEK, None, Breakdown.PLATFORM), today=TODAY
     )
     assert answer.value is None
     assert any("mixed currencies (EUR, USD)" in w for w in answer.warnings)
@@ -147,7 +148,7 @@ def test_mixed_currencies_are_never_added(engine: Engine, tmp_path: Path) -> Non
 def test_engagements_count_an_unreported_measure_as_zero(engine: Engine, tmp_path: Path) -> None:
     frame = daily("linkedin", "2026-11-16", 7, likes=3, comments=1, shares=1, saves=None)
     load(engine, frame, tmp_path)
-    answer = ask(engine, Question(BUILTIN["engagements"], LAST_WEEK), today=TODAY)
+    answer = ask(engine, Request(BUILTIN["engagements"], LAST_WEEK), today=TODAY)
     assert answer.value == 35
 
 
@@ -161,13 +162,13 @@ def test_follower_growth_from_the_followers_level(engine: Engine, tmp_path: Path
         }
     )
     load(engine, levels, tmp_path)
-    answer = ask(engine, Question(BUILTIN["follower_growth"], LAST_WEEK), today=TODAY)
+    answer = ask(engine, Request(BUILTIN["follower_growth"], LAST_WEEK), today=TODAY)
     assert answer.value == 140 - 110  # level on 11-22 minus level on 11-15
 
 
 def test_low_volume_is_flagged(engine: Engine, tmp_path: Path) -> None:
     load(engine, daily("meta", "2026-11-16", 7, impressions=10, clicks=1), tmp_path)
-    answer = ask(engine, Question(BUILTIN["ctr"], LAST_WEEK), today=TODAY)
+    answer = ask(engine, Request(BUILTIN["ctr"], LAST_WEEK), today=TODAY)
     assert answer.low_volume
     assert any("low volume" in w for w in answer.warnings)
 
@@ -178,7 +179,7 @@ def test_top_n_then_others(engine: Engine, tmp_path: Path) -> None:
         for i in range(13)
     )
     load(engine, frame, tmp_path)
-    question = Question(BUILTIN["clicks"], LAST_WEEK, breakdown=Breakdown.CAMPAIGN)
+    question = Request(BUILTIN["clicks"], LAST_WEEK, breakdown=Breakdown.CAMPAIGN)
     answer = ask(engine, question, today=TODAY, top=10)
     assert [r.label for r in answer.breakdown[:3]] == ["C00", "C01", "C02"]
     assert answer.breakdown[-1].others and answer.breakdown[-1].value == 90 + 89 + 88
@@ -191,11 +192,11 @@ def test_time_breakdown_and_filters(engine: Engine, tmp_path: Path) -> None:
     )
     load(engine, frame, tmp_path)
     october = resolve("2026-10", TODAY)
-    question = Question(
+    question = Request(
         BUILTIN["clicks"],
         october,
         breakdown=Breakdown.WEEK,
-        filters={Dimension.PLATFORM: ("meta",)},
+        filters=((Dimension.PLATFORM, ("meta",)),),
     )
     answer = ask(engine, question, today=TODAY)
     assert answer.value == 31
@@ -209,11 +210,11 @@ def test_target_status_applies_to_the_same_kpi_scope_and_grain(
     load(engine, daily("meta", "2026-11-16", 7, impressions=10_000, clicks=100), tmp_path)
     save(engine, Target("ctr", ">=", 0.012, TargetGrain.WEEK), now=NOW)
     answer = ask(
-        engine, Question(BUILTIN["ctr"], LAST_WEEK), today=TODAY, targets=load_targets(engine)
+        engine, Request(BUILTIN["ctr"], LAST_WEEK), today=TODAY, targets=load_targets(engine)
     )
     assert answer.target is not None
     assert answer.target.state is TargetState.MISSED
     assert answer.target.margin == pytest.approx(0.01 - 0.012)
     month = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 22), "mtd", Grain.MONTH)
-    other = ask(engine, Question(BUILTIN["ctr"], month), today=TODAY, targets=load_targets(engine))
+    other = ask(engine, Request(BUILTIN["ctr"], month), today=TODAY, targets=load_targets(engine))
     assert other.target is None  # a week target does not judge a month

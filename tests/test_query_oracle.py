@@ -20,7 +20,8 @@ from kpi.dimensions import Dimension
 from kpi.evaluate import fill_unreported_terms
 from kpi.measures import Measure
 from kpi.periods import Grain, Period, previous
-from kpi.query import Breakdown, Question, ask
+from kpi.query import ask
+from kpi.request import Breakdown, Request
 from tests.query_data import load
 
 FIRST = dt.date(2026, 1, 1)
@@ -133,9 +134,9 @@ def test_ask_matches_the_oracle(
     kpi = BUILTIN[name]
     start = FIRST + dt.timedelta(days=first)
     period = Period(start, start + dt.timedelta(days=length), "window", Grain.RANGE)
-    filters = {Dimension.PLATFORM: platforms} if platforms else {}
+    filters = ((Dimension.PLATFORM, platforms),) if platforms else ()
     before = previous(period)
-    question = Question(
+    question = Request(
         kpi,
         period,
         comparison=before,

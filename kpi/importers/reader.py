@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from kpi.dimensions import normalise_platform
 from kpi.errors import IngestError
 from kpi.importers import spec
 from kpi.importers.dates import parse_dates
@@ -25,24 +26,6 @@ from kpi.importers.text import LineLocator, Sniffed, table_length
 from kpi.measures import MONEY, SIGNED, Measure
 
 CHUNK_ROWS = 200_000
-
-_PLATFORM_ALIASES = {
-    "fb": "facebook",
-    "ig": "instagram",
-    "google ads": "google-ads",
-    "google": "google-ads",
-    "adwords": "google-ads",
-    "google_ads": "google-ads",
-    "linkedin ads": "linkedin",
-    "tiktok ads": "tiktok",
-    "meta ads": "meta",
-}
-
-
-def normalise_platform(name: str) -> str:
-    """``Facebook`` -> ``facebook``, ``Google Ads`` -> ``google-ads``: one spelling per platform."""
-    lowered = " ".join(name.strip().lower().split())
-    return _PLATFORM_ALIASES.get(lowered, lowered.replace(" ", "-").replace("_", "-"))
 
 
 @dataclass(frozen=True)
