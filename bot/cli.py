@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 from functools import partial
 from pathlib import Path
@@ -11,10 +12,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
+from bot import answer_view, formatting
 from bot.settings import Settings, load_settings
 from kpi import demo as demo_data
+from kpi import grammar, query, targets
+from kpi.catalog import Catalog, load_catalog
 from kpi.errors import KpiError
 from kpi.importers.dates import parse_range
 from kpi.importers.reader import ReadOptions
@@ -157,6 +161,131 @@ def demo(
         "  kpibot ingest file.csv --dry-run    check a file without writing anything",
         highlight=False,
     )
+
+
+def _catalog(settings: Settings) -> Catalog:
+    return load_catalog(settings.kpis_file)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help='A question, e.g. "ctr last-week by platform".')],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Answer as if today were YYYY-MM-DD.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Answer a KPI question from the store, as text or JSON."""
+    settings = load_settings()
+    today = _today(settings, as_of)
+    catalog = _catalog(settings)
+    parsed = grammar.parse(question, catalog, today, settings.week_start)
+    if isinstance(parsed, grammar.HelpCommand):
+        console.print(grammar.GRAMMAR_HELP, markup=False, highlight=False)
+        return
+    if isinstance(parsed, grammar.ListCommand):
+        kpis()
+        return
+    engine = open_store(settings.database_url)
+    answer = query.ask(
+        engine,
+        parsed,
+        today=today,
+        timezone=settings.timezone,
+        week_start=settings.week_start,
+        targets=targets.load(engine),
+    )
+    if json_output:
+        typer.echo(json.dumps(answer_view.as_json(answer), ensure_ascii=False, indent=2))
+    else:
+        console.print(answer_view.as_text(answer), markup=False, highlight=False)
+
+
+@app.command()
+def kpis() -> None:
+    """List the KPI catalog: names, aliases, units, directions and definitions."""
+    settings = load_settings()
+    table = Table("unit", "better", "definition", "min volume", "aliases")
+    table.columns.insert(0, Column("kpi", no_wrap=True))
+    for kpi in _catalog(settings):
+        table.add_row(
+            kpi.name,
+            kpi.unit.value,
+            kpi.direction.value,
+            answer_view.definition(kpi),
+            f"{kpi.min_volume:g}",
+            ", ".join(kpi.aliases),
+        )
+    console.print(table)
+
+
+targets_app = typer.Typer(help="Targets the alerts judge KPIs against.", no_args_is_help=True)
+app.add_typer(targets_app, name="targets")
+
+
+@targets_app.command("list")
+def targets_list() -> None:
+    """Show the stored targets."""
+    settings = load_settings()
+    catalog = _catalog(settings)
+    found = targets.load(open_store(settings.database_url))
+    if not found:
+        console.print('No targets yet: kpibot targets set "ctr >= 1.2% weekly"')
+        return
+    table = Table("id", "target")
+    for target in found:
+        table.add_row(str(target.id), _describe(target, catalog))
+    console.print(table)
+
+
+def _describe(target: targets.Target, catalog: Catalog) -> str:
+    kpi = catalog[target.kpi]
+    grain = f"rolling {target.rolling_days} days" if target.rolling_days else target.grain.value
+    scope = " ".join(f"{d.value}={','.join(v)}" for d, v in target.filters)
+    threshold = formatting.value(kpi, target.threshold)
+    parts = [kpi.name, target.comparator, threshold, grain, scope, target.channel or ""]
+    return " ".join(part for part in parts if part)
+
+
+@targets_app.command("set")
+def targets_set(
+    spec: Annotated[str, typer.Argument(help='e.g. "ctr >= 1.2% weekly platform=tiktok"')],
+) -> None:
+    """Add a target, or change the threshold of the same KPI, grain and scope."""
+    settings = load_settings()
+    catalog = _catalog(settings)
+    target = grammar.parse_target(spec, catalog)
+    target_id = targets.save(open_store(settings.database_url), target, now=_now(settings))
+    console.print(f"target {target_id}: {_describe(target, catalog)}", highlight=False)
+
+
+@targets_app.command("remove")
+def targets_remove(target_id: Annotated[int, typer.Argument(help="The id shown by list.")]) -> None:
+    """Delete a target."""
+    settings = load_settings()
+    if not targets.remove(open_store(settings.database_url), target_id):
+        raise KpiError(f"there is no target {target_id}; `kpibot targets list` shows them")
+    console.print(f"target {target_id} removed")
+
+
+@targets_app.command("seed")
+def targets_seed(path: Annotated[Path, typer.Argument(help="A targets.toml file.")]) -> None:
+    """Add or update the targets of a targets.toml file (safe to run again)."""
+    settings = load_settings()
+    catalog = _catalog(settings)
+    engine = open_store(settings.database_url)
+    for target in targets.read_seed(path, catalog):
+        target_id = targets.save(engine, target, now=_now(settings))
+        console.print(f"target {target_id}: {_describe(target, catalog)}", highlight=False)
+
+
+def _today(settings: Settings, as_of: str | None) -> dt.date:
+    if as_of is None:
+        return _now(settings).date()
+    try:
+        return dt.date.fromisoformat(as_of)
+    except ValueError:
+        raise typer.BadParameter("expected YYYY-MM-DD", param_hint="--as-of") from None
 
 
 def main() -> None:

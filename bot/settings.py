@@ -6,6 +6,7 @@ never later as a silent default.
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -22,6 +23,20 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default=DEFAULT_URL, alias="DATABASE_URL")
     timezone: str = Field(default="UTC", alias="KPIBOT_TIMEZONE")
+    week_start: int = Field(default=0, ge=0, le=6, alias="KPIBOT_WEEK_START")
+    kpis_file: Path | None = Field(default=None, alias="KPIBOT_KPIS_FILE")
+
+    @field_validator("week_start", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> object:
+        """Accept ``monday``..``sunday`` as well as 0..6."""
+        if isinstance(value, str) and not value.strip().isdigit():
+            names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+            word = value.strip().lower()
+            if word not in names:
+                raise ValueError("use a weekday name (monday) or 0-6 (0 = Monday)")
+            return names.index(word)
+        return value
 
     @field_validator("timezone")
     @classmethod

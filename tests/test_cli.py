@@ -92,3 +92,37 @@ def test_demo_loads_the_embedded_store(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "kpibot.db") as connection:
         (rows,) = connection.execute("SELECT count(*) FROM facts").fetchone()
     assert rows > 500
+
+
+def test_targets_commands(tmp_path: Path) -> None:
+    assert _kpibot("targets", "list", cwd=tmp_path).stdout.startswith("No targets yet")
+    added = _kpibot("targets", "set", "ctr >= 1.2% weekly platform=tiktok", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "target 1: ctr >= 1.20% week platform=tiktok" in added.stdout
+    assert "ctr >= 1.20%" in _kpibot("targets", "list", cwd=tmp_path).stdout
+    assert _kpibot("targets", "remove", "1", cwd=tmp_path).returncode == 0
+    missing = _kpibot("targets", "remove", "1", cwd=tmp_path)
+    assert missing.returncode == 1 and "there is no target 1" in missing.stderr
+    bad = _kpibot("targets", "set", "crt >= 1%", cwd=tmp_path)
+    assert bad.returncode == 1 and "did you mean ctr" in bad.stderr
+
+
+def test_kpis_lists_the_catalog_and_a_bad_kpis_file_is_refused(tmp_path: Path) -> None:
+    listed = _kpibot("kpis", cwd=tmp_path)
+    assert listed.returncode == 0 and "engagement_rate" in listed.stdout
+    broken = tmp_path / "kpis.toml"
+    broken.write_text(
+        '[kpi.cpe]\ndescription = "x"\nunit = "currency"\nnumerator = "spend"\n'
+        'denominator = "reach"\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "kpis"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "KPIBOT_KPIS_FILE": str(broken)},
+    )
+    assert result.returncode == 1
+    assert "kpis.toml" in result.stderr and "cpe" in result.stderr
