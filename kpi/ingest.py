@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ from kpi.store.schema import facts, imports, series
 from kpi.store.writer import DIMENSIONS, DuplicateRowsError, SeriesIds, write_facts
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 MAX_WARNINGS = 50
 
 
@@ -73,6 +76,19 @@ class _Tally:
             if known is not None:
                 start, end = min(start, known[0]), max(end, known[1])
             self.spans[key] = (start, end)  # type: ignore[index]
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """``items``, with the next one produced on a worker thread while the caller uses this one.
+
+    Parsing a chunk (pandas) and writing the previous one (SQLite, which releases the GIL while
+    it works) then overlap on two cores. Exceptions reach the caller at the item that raised.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpibot-read") as pool:
+        pending = pool.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield item
 
 
 def count_lines(path: Path) -> int:
@@ -140,6 +156,8 @@ def _refuse_duplicates(chunk: pd.DataFrame, ids: np.ndarray, reader: Reader) -> 
 def _replace_earlier(connection: Connection, source: str, import_id: int, tally: _Tally) -> int:
     replaced = 0
     for (platform, account), (start, end) in tally.spans.items():
+        if not _earlier_import_overlaps(connection, source, import_id, start, end):
+            continue
         earlier = select(series.c.id).where(
             series.c.source == source, series.c.platform == platform, series.c.account == account
         )
@@ -156,13 +174,29 @@ def _replace_earlier(connection: Connection, source: str, import_id: int, tally:
     return replaced
 
 
+def _earlier_import_overlaps(
+    connection: Connection, source: str, import_id: int, start: pd.Timestamp, end: pd.Timestamp
+) -> bool:
+    """Whether an earlier import of this source covered these dates; if not, nothing to delete.
+
+    The imports table is tiny, so this spares a first import the range scan of the delete.
+    """
+    overlapping = select(imports.c.id).where(
+        imports.c.source == source,
+        imports.c.id != import_id,
+        imports.c.period_start <= end.date(),
+        imports.c.period_end >= start.date(),
+    )
+    return connection.execute(overlapping.limit(1)).first() is not None
+
+
 def _load(
     connection: Connection, reader: Reader, import_id: int, source: str, progress: Progress | None
 ) -> _Tally:
     tally = _Tally()
     ids = SeriesIds(connection, source)
     line_of = reader.locator.line
-    for chunk, notes in reader.chunks():
+    for chunk, notes in prefetched(reader.chunks()):
         tally.read += len(chunk) + notes.skipped
         tally.skipped += notes.skipped
         tally.warnings.extend(notes.warnings)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 MAX_REPAIRS = 100_000
+SAMPLE = 1_000
 
 
 class Kind(Enum):
@@ -43,6 +44,8 @@ def _numeric(column: pd.Series) -> pd.Series:
 def _kind(column: pd.Series) -> Kind:
     present = column.dropna()
     if present.empty:
+        return Kind.TEXT
+    if _numeric(present.head(SAMPLE)).isna().any():  # text is told apart from a few cells
         return Kind.TEXT
     values = _numeric(present)
     if values.isna().any():
