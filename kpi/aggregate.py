@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, and_, case, distinct, func, not_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, case, distinct, func, not_, select
 
 from kpi.dimensions import Dimension
-from kpi.measures import Measure
-from kpi.store.schema import facts, series
+from kpi.measures import ADDITIVE, Measure
+from kpi.store.schema import facts, rollup_day, series
 
 PERIOD_COLUMNS = ("period_start", "period_end")
+ROLLUP_DIMENSIONS = frozenset({"platform", "account", "currency"})
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class Scope:
 
     filters: tuple[tuple[Dimension, tuple[str, ...]], ...] = ()
 
-    def clauses(self) -> list[ColumnElement[bool]]:
-        return [series.c[dimension.value].in_(values) for dimension, values in self.filters]
+    def clauses(self, table: Table = series) -> list[ColumnElement[bool]]:
+        return [table.c[dimension.value].in_(values) for dimension, values in self.filters]
 
 
 def _grouping(name: str) -> ColumnElement[Any]:
@@ -44,6 +45,18 @@ def _joined(*columns: ColumnElement[Any]) -> Any:
     return select(*columns).select_from(facts.join(series, series.c.id == facts.c.series_id))
 
 
+def _frame(connection: Connection, statement: Any) -> pd.DataFrame:
+    result = connection.execute(statement)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _uses_rollup(scope: Scope, group: Sequence[str]) -> bool:
+    """Questions about platforms and accounts only (no campaign detail) can read the rollup."""
+    return all(d.value in ROLLUP_DIMENSIONS for d, _ in scope.filters) and all(
+        name in ROLLUP_DIMENSIONS or name in PERIOD_COLUMNS for name in group
+    )
+
+
 def window_sums(
     connection: Connection,
     start: dt.date,
@@ -54,20 +67,61 @@ def window_sums(
 ) -> pd.DataFrame:
     """Σ of each measure over rows inside [start, end], per group (series columns, periods).
 
-    SUM over only NULLs is NULL, so "not reported" survives aggregation as NaN.
+    SUM over only NULLs is NULL, so "not reported" survives aggregation as NaN. Without campaign
+    detail, daily rows come from the daily rollup and only period totals from the facts.
     """
-    keys = [_grouping(name).label(name) for name in group]
-    sums = [func.sum(facts.c[m.value]).label(m.value) for m in measures]
-    statement = (
-        _joined(*keys, *sums, func.count().label("rows"))
-        .where(_inside(start, end), *scope.clauses())
-        .group_by(*keys)
-    )
-    result = connection.execute(statement)
-    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    if _uses_rollup(scope, group) and all(m in ADDITIVE for m in measures):
+        frame = pd.concat(
+            [
+                _frame(connection, _rollup_sums(start, end, measures, scope, group)),
+                _frame(connection, _fact_sums(start, end, measures, scope, group, totals=True)),
+            ],
+            ignore_index=True,
+        )
+        if group and not frame.empty:
+            frame = frame.groupby(list(group), sort=False).sum(min_count=1).reset_index()
+        elif not frame.empty:
+            frame = frame.sum(min_count=1).to_frame().T
+    else:
+        frame = _frame(connection, _fact_sums(start, end, measures, scope, group, totals=False))
     for measure in measures:
         frame[measure.value] = pd.to_numeric(frame[measure.value], errors="coerce").astype(float)
-    return frame
+    return frame.loc[frame["rows"].fillna(0) > 0] if not frame.empty else frame
+
+
+def _rollup_sums(
+    start: dt.date, end: dt.date, measures: Sequence[Measure], scope: Scope, group: Sequence[str]
+) -> Any:
+    keys = [
+        (rollup_day.c.day if name in PERIOD_COLUMNS else rollup_day.c[name]).label(name)
+        for name in group
+    ]
+    sums = [func.sum(rollup_day.c[m.value]).label(m.value) for m in measures]
+    return (
+        select(*keys, *sums, func.sum(rollup_day.c.rows).label("rows"))
+        .where(rollup_day.c.day >= start, rollup_day.c.day <= end, *scope.clauses(rollup_day))
+        .group_by(*keys)
+    )
+
+
+def _fact_sums(
+    start: dt.date,
+    end: dt.date,
+    measures: Sequence[Measure],
+    scope: Scope,
+    group: Sequence[str],
+    *,
+    totals: bool,
+) -> Any:
+    """Sums over the facts; with ``totals``, only period-total rows (the rollup has the rest)."""
+    keys = [_grouping(name).label(name) for name in group]
+    sums = [func.sum(facts.c[m.value]).label(m.value) for m in measures]
+    only_totals = [facts.c.period_start != facts.c.period_end] if totals else []
+    return (
+        _joined(*keys, *sums, func.count().label("rows"))
+        .where(_inside(start, end), *only_totals, *scope.clauses())
+        .group_by(*keys)
+    )
 
 
 def unique_stats(

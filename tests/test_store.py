@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Engine, MetaData, insert, inspect, select, text
 
 from kpi.store.migrate import current_revision, head_revision, upgrade
-from kpi.store.schema import facts, imports, metadata, series
+from kpi.store.schema import facts, imports, metadata, rollup_day, series
 from tests.conftest import NOW
 
 
@@ -46,6 +46,8 @@ def test_existing_database_upgrades_in_place(bare_engine: Engine) -> None:
     assert current_revision(bare_engine) == head_revision()
     with bare_engine.connect() as connection:
         assert connection.execute(select(facts.c.clicks)).scalar_one() == 7.0
+        rolled = connection.execute(select(rollup_day.c.day, rollup_day.c.clicks)).one()
+        assert tuple(rolled) == (dt.date(2026, 1, 5), 7.0)  # existing facts are rolled up
     assert "ix_facts_period_totals" in {
         ix["name"] for ix in inspect(bare_engine).get_indexes("facts")
     }

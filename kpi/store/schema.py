@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
 )
 
+from kpi.measures import ADDITIVE
 from kpi.measures import ALL as MEASURES
 
 metadata = MetaData()
@@ -106,4 +107,23 @@ targets = Table(
     Column("created_by", String(40)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("kpi", "grain", "rolling_days", "scope", "channel", name="uq_targets"),
+)
+
+#: Additive measures of daily rows per day, platform, account, currency, source and import: the
+#: table most questions read (see migration 0004). Maintained by the importer.
+rollup_day = Table(
+    "rollup_day",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("platform", String(60), nullable=False),
+    Column("account", Text, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("source", String(40), nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=False),
+    Column("rows", Integer, nullable=False),
+    *(Column(m.value, Float) for m in MEASURES if m in ADDITIVE),
+    PrimaryKeyConstraint(
+        "day", "platform", "account", "currency", "source", "import_id", name="pk_rollup_day"
+    ),
+    sqlite_with_rowid=False,
 )

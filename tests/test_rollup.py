@@ -1,0 +1,72 @@
+"""The daily rollup always equals the daily facts it summarises, across replacing imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import hypothesis.strategies as st
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy import Engine, delete, func, select
+
+from kpi.importers.reader import ReadOptions
+from kpi.ingest import ingest_file
+from kpi.store.schema import facts, imports, rollup_day, series
+from tests.conftest import NOW
+
+FIRST = dt.date(2026, 3, 1)
+
+
+def _export(start: int, length: int, account: str, clicks: int) -> pd.DataFrame:
+    days = [(FIRST + dt.timedelta(days=start + i)).isoformat() for i in range(length)]
+    return pd.DataFrame(
+        {"date": days, "platform": "meta", "account": account, "campaign": "A", "clicks": clicks}
+    )
+
+
+def _daily_facts(engine: Engine) -> dict[tuple[str, str], float]:
+    statement = (
+        select(facts.c.period_start, series.c.account, func.sum(facts.c.clicks))
+        .select_from(facts.join(series, series.c.id == facts.c.series_id))
+        .where(facts.c.period_start == facts.c.period_end)
+        .group_by(facts.c.period_start, series.c.account)
+    )
+    with engine.connect() as connection:
+        return {(str(d), a): float(c) for d, a, c in connection.execute(statement)}
+
+
+def _rollup(engine: Engine) -> dict[tuple[str, str], float]:
+    statement = select(
+        rollup_day.c.day, rollup_day.c.account, func.sum(rollup_day.c.clicks)
+    ).group_by(rollup_day.c.day, rollup_day.c.account)
+    with engine.connect() as connection:
+        return {(str(d), a): float(c) for d, a, c in connection.execute(statement)}
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    exports=st.lists(
+        st.tuples(
+            st.integers(0, 20),
+            st.integers(1, 10),
+            st.sampled_from(["eu", "us"]),
+            st.integers(0, 99),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_rollup_matches_facts_after_any_sequence_of_imports(
+    engine: Engine, tmp_path: Path, exports: list[tuple[int, int, str, int]]
+) -> None:
+    with engine.begin() as connection:
+        for table in (rollup_day, facts, series, imports):
+            connection.execute(delete(table))
+    for number, (start, length, account, clicks) in enumerate(exports):
+        path = tmp_path / f"export{number}.csv"
+        _export(start, length, account, clicks).to_csv(path, index=False)
+        ingest_file(engine, path, ReadOptions(today=NOW.date()), now=NOW, source="canonical")
+    assert _rollup(engine) == _daily_facts(engine)
