@@ -21,6 +21,9 @@ from kpi.store.schema import facts, rollup_day, series
 
 PERIOD_COLUMNS = ("period_start", "period_end")
 ROLLUP_DIMENSIONS = frozenset({"platform", "account", "currency"})
+#: A scope matching at most this many series is read by point lookups (see _inside_scope).
+MAX_LOOKUP_SERIES = 100
+MAX_LOOKUP_DAYS = 3700
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,11 @@ def _grouping(name: str) -> ColumnElement[Any]:
 
 
 def _inside(start: dt.date, end: dt.date) -> ColumnElement[bool]:
-    return and_(facts.c.period_start >= start, facts.c.period_end <= end)
+    """Rows within [start, end]. ``period_start <= end`` is implied, but stating it bounds the
+    range scan of the clustered key at both ends."""
+    return and_(
+        facts.c.period_start >= start, facts.c.period_start <= end, facts.c.period_end <= end
+    )
 
 
 def _joined(*columns: ColumnElement[Any]) -> Any:
@@ -74,7 +81,10 @@ def window_sums(
         frame = pd.concat(
             [
                 _frame(connection, _rollup_sums(start, end, measures, scope, group)),
-                _frame(connection, _fact_sums(start, end, measures, scope, group, totals=True)),
+                _frame(
+                    connection,
+                    _fact_sums(connection, start, end, measures, scope, group, totals=True),
+                ),
             ],
             ignore_index=True,
         )
@@ -83,7 +93,8 @@ def window_sums(
         elif not frame.empty:
             frame = frame.sum(min_count=1).to_frame().T
     else:
-        frame = _frame(connection, _fact_sums(start, end, measures, scope, group, totals=False))
+        statement = _fact_sums(connection, start, end, measures, scope, group, totals=False)
+        frame = _frame(connection, statement)
     for measure in measures:
         frame[measure.value] = pd.to_numeric(frame[measure.value], errors="coerce").astype(float)
     return frame.loc[frame["rows"].fillna(0) > 0] if not frame.empty else frame
@@ -104,7 +115,33 @@ def _rollup_sums(
     )
 
 
+def _inside_scope(
+    connection: Connection, start: dt.date, end: dt.date, scope: Scope
+) -> list[ColumnElement[bool]]:
+    """Rows inside the window and the scope.
+
+    A narrow scope (one campaign, a creator) becomes point lookups on the clustered key, each
+    day times each matching series, instead of a scan of every series' rows in the window.
+    """
+    inside = _inside(start, end)
+    days = (end - start).days + 1
+    narrow = any(d.value not in ROLLUP_DIMENSIONS for d, _ in scope.filters)
+    if narrow and days <= MAX_LOOKUP_DAYS:
+        ids = (
+            connection.execute(
+                select(series.c.id).where(*scope.clauses()).limit(MAX_LOOKUP_SERIES + 1)
+            )
+            .scalars()
+            .all()
+        )
+        if len(ids) <= MAX_LOOKUP_SERIES:
+            every_day = [start + dt.timedelta(days=offset) for offset in range(days)]
+            return [inside, facts.c.series_id.in_(ids), facts.c.period_start.in_(every_day)]
+    return [inside, *scope.clauses()]
+
+
 def _fact_sums(
+    connection: Connection,
     start: dt.date,
     end: dt.date,
     measures: Sequence[Measure],
@@ -116,12 +153,22 @@ def _fact_sums(
     """Sums over the facts; with ``totals``, only period-total rows (the rollup has the rest)."""
     keys = [_grouping(name).label(name) for name in group]
     sums = [func.sum(facts.c[m.value]).label(m.value) for m in measures]
-    only_totals = [facts.c.period_start != facts.c.period_end] if totals else []
-    return (
-        _joined(*keys, *sums, func.count().label("rows"))
-        .where(_inside(start, end), *only_totals, *scope.clauses())
-        .group_by(*keys)
-    )
+    where = _totals_inside(start, end) if totals else _inside_scope(connection, start, end, scope)
+    if totals:
+        where += scope.clauses()
+    statement = _joined(*keys, *sums, func.count().label("rows"))
+    return statement.where(*where).group_by(*keys)
+
+
+def _totals_inside(start: dt.date, end: dt.date) -> list[ColumnElement[bool]]:
+    """Period totals within [start, end], worded so that the planner reads them through their
+    small partial index (bounded ``period_end``) rather than scanning every day's rows."""
+    return [
+        facts.c.period_start != facts.c.period_end,
+        facts.c.period_end >= start,
+        facts.c.period_end <= end,
+        facts.c.period_start >= start,
+    ]
 
 
 def unique_stats(
@@ -147,11 +194,35 @@ def unique_stats(
             func.sum(case((exact, column), else_=None)).label("exact"),
             func.sum(case((exact, 1), else_=0)).label("exact_rows"),
         )
-        .where(_inside(start, end), *scope.clauses())
+        .where(*_inside_scope(connection, start, end, scope))
         .group_by(*keys)
     )
-    result = connection.execute(statement)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return _frame(connection, statement)
+
+
+def exact_value(
+    connection: Connection, start: dt.date, end: dt.date, measure: Measure, scope: Scope
+) -> float | None:
+    """The non-additive value when one series reports it inside the window and has a row
+    covering it exactly (the rule of :func:`unique_stats`); otherwise None. Two ``LIMIT 2``
+    probes, so a sparkline never scans whole weeks."""
+    column = facts.c[measure.value]
+    reporting = (
+        _joined(facts.c.series_id)
+        .where(*_inside_scope(connection, start, end, scope), column.is_not(None))
+        .distinct()
+        .limit(2)
+    )
+    if len(connection.execute(reporting).scalars().all()) != 1:
+        return None
+    exact = _joined(column).where(
+        facts.c.period_start == start,
+        facts.c.period_end == end,
+        column.is_not(None),
+        *scope.clauses(),
+    )
+    values = connection.execute(exact.limit(2)).scalars().all()
+    return float(values[0]) if len(values) == 1 else None
 
 
 def partial_overlaps(connection: Connection, start: dt.date, end: dt.date, scope: Scope) -> int:

@@ -160,12 +160,19 @@ def unique_cells(
     buckets: Sequence[Period],
     scope: Scope,
     group: Sequence[str],
+    *,
+    with_bounds: bool = True,
 ) -> list[Cell]:
     """Exact when one series reports it and has a row covering exactly the bucket.
 
     Otherwise (daily rows only, or several series whose audiences overlap) the value is None and
     the bounds say max(row) <= reach <= sum(rows).
     """
+    if not with_bounds and not group:
+        values = (
+            aggregate.exact_value(connection, b.start, b.end, kpi.measure, scope) for b in buckets
+        )
+        return [Cell(i, (), v, v) for i, v in enumerate(values) if v is not None]
     cells: list[Cell] = []
     for index, bucket in enumerate(buckets):
         frame = aggregate.unique_stats(
@@ -223,10 +230,16 @@ def cells(
     buckets: Sequence[Period],
     scope: Scope,
     group: Sequence[str] = (),
+    *,
+    with_bounds: bool = True,
 ) -> list[Cell]:
-    """The KPI for each bucket and group; groups without any data have no cell."""
+    """The KPI for each bucket and group; groups without any data have no cell.
+
+    ``with_bounds=False`` is for sparklines and comparisons: a unique count (reach) is then only
+    looked up where it is exact, without computing the bounds of the others.
+    """
     if isinstance(kpi, UniqueKpi):
-        return unique_cells(connection, kpi, buckets, scope, group)
+        return unique_cells(connection, kpi, buckets, scope, group, with_bounds=with_bounds)
     if isinstance(kpi, LevelGrowthKpi):
         return growth_cells(connection, kpi, buckets, scope, group)
     return ratio_cells(connection, kpi, buckets, scope, group)

@@ -157,9 +157,11 @@ def ask(
     scope = Scope(question.filters)
     sparkline = grain_periods(period, SPARKLINE)
     with engine.connect() as connection:
-        spark_cells = evaluate.cells(connection, kpi, sparkline, scope)
+        spark_cells = evaluate.cells(connection, kpi, sparkline, scope, with_bounds=False)
         by_bucket = {cell.bucket: cell for cell in spark_cells}
         main = by_bucket.get(len(sparkline) - 1)
+        if isinstance(kpi, UniqueKpi) and main is None:  # not exact: say between what
+            main = _single(evaluate.cells(connection, kpi, [period], scope))
         comparison = None
         if question.comparison is not None:
             before = next(
@@ -167,7 +169,9 @@ def ask(
                 None,
             )
             if before is None and question.comparison not in sparkline:
-                before = _single(evaluate.cells(connection, kpi, [question.comparison], scope))
+                before = _single(
+                    evaluate.cells(connection, kpi, [question.comparison], scope, with_bounds=False)
+                )
             comparison = compare(
                 kpi,
                 main.value if main else None,
