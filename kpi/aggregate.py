@@ -17,10 +17,13 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, case, distinct, f
 
 from kpi.dimensions import Dimension
 from kpi.measures import ADDITIVE, Measure
-from kpi.store.schema import facts, rollup_day, series
+from kpi.store import rollups
+from kpi.store.schema import facts, rollup_day, rollup_month, series
 
 PERIOD_COLUMNS = ("period_start", "period_end")
 ROLLUP_DIMENSIONS = frozenset({"platform", "account", "currency"})
+ALL_ROWS, TOTALS, DAILY = "all", "totals", "daily"
+_DAY = dt.timedelta(days=1)
 #: A scope matching at most this many series is read by point lookups (see _inside_scope).
 MAX_LOOKUP_SERIES = 100
 MAX_LOOKUP_DAYS = 3700
@@ -74,27 +77,39 @@ def window_sums(
 ) -> pd.DataFrame:
     """Σ of each measure over rows inside [start, end], per group (series columns, periods).
 
-    SUM over only NULLs is NULL, so "not reported" survives aggregation as NaN. Without campaign
-    detail, daily rows come from the daily rollup and only period totals from the facts.
+    SUM over only NULLs is NULL, so "not reported" survives aggregation as NaN. Daily rows come
+    from the daily rollup when no campaign detail is asked, from the monthly rollup for whole
+    months otherwise; period totals and the remaining days come from the facts.
     """
-    if _uses_rollup(scope, group) and all(m in ADDITIVE for m in measures):
-        frame = pd.concat(
-            [
-                _frame(connection, _rollup_sums(start, end, measures, scope, group)),
-                _frame(
-                    connection,
-                    _fact_sums(connection, start, end, measures, scope, group, totals=True),
-                ),
-            ],
-            ignore_index=True,
-        )
-        if group and not frame.empty:
-            frame = frame.groupby(list(group), sort=False).sum(min_count=1).reset_index()
-        elif not frame.empty:
-            frame = frame.sum(min_count=1).to_frame().T
+    additive = all(m in ADDITIVE for m in measures)
+    narrow = any(d.value not in ROLLUP_DIMENSIONS for d, _ in scope.filters)
+    months = _whole_months(start, end)
+    if additive and _uses_rollup(scope, group):
+        parts = [
+            _frame(connection, _rollup_sums(start, end, measures, scope, group)),
+            _frame(connection, _fact_sums(connection, start, end, measures, scope, group, TOTALS)),
+        ]
+    elif additive and months is not None and not narrow:
+        first, last = months
+        parts = [
+            _month_frame(connection, first, last, measures, scope, group),
+            _frame(connection, _fact_sums(connection, start, end, measures, scope, group, TOTALS)),
+            *(
+                _frame(connection, _fact_sums(connection, a, b, measures, scope, group, DAILY))
+                for a, b in ((start, first - _DAY), (rollups.month_end(last) + _DAY, end))
+                if a <= b
+            ),
+        ]
     else:
-        statement = _fact_sums(connection, start, end, measures, scope, group, totals=False)
-        frame = _frame(connection, statement)
+        parts = [
+            _frame(connection, _fact_sums(connection, start, end, measures, scope, group, ALL_ROWS))
+        ]
+    frame = pd.concat([part for part in parts if not part.empty] or parts[:1], ignore_index=True)
+    if len(parts) > 1 and not frame.empty:
+        if group:
+            frame = frame.groupby(list(group), sort=False).sum(min_count=1).reset_index()
+        else:
+            frame = frame.sum(min_count=1).to_frame().T
     for measure in measures:
         frame[measure.value] = pd.to_numeric(frame[measure.value], errors="coerce").astype(float)
     return frame.loc[frame["rows"].fillna(0) > 0] if not frame.empty else frame
@@ -140,6 +155,43 @@ def _inside_scope(
     return [inside, *scope.clauses()]
 
 
+def _whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The first and last calendar months lying entirely inside [start, end], if any."""
+    first = start if start.day == 1 else rollups.month_end(start) + _DAY
+    last = rollups.month_end(end) if rollups.month_end(end) == end else end.replace(day=1) - _DAY
+    last = last.replace(day=1)
+    return (first, last) if first <= last else None
+
+
+def _month_frame(
+    connection: Connection,
+    first: dt.date,
+    last: dt.date,
+    measures: Sequence[Measure],
+    scope: Scope,
+    group: Sequence[str],
+) -> pd.DataFrame:
+    """Sums of whole months from the monthly rollup; a month row spans the whole month."""
+    keys = [
+        rollup_month.c.month.label("period_start")
+        if name == "period_start"
+        else series.c[name].label(name)
+        for name in group
+        if name != "period_end"
+    ]
+    sums = [func.sum(rollup_month.c[m.value]).label(m.value) for m in measures]
+    statement = (
+        select(*keys, *sums, func.sum(rollup_month.c.rows).label("rows"))
+        .select_from(rollup_month.join(series, series.c.id == rollup_month.c.series_id))
+        .where(rollup_month.c.month >= first, rollup_month.c.month <= last, *scope.clauses())
+        .group_by(*keys)
+    )
+    frame = _frame(connection, statement)
+    if "period_end" in group:
+        frame["period_end"] = frame["period_start"].map(rollups.month_end)
+    return frame
+
+
 def _fact_sums(
     connection: Connection,
     start: dt.date,
@@ -147,15 +199,21 @@ def _fact_sums(
     measures: Sequence[Measure],
     scope: Scope,
     group: Sequence[str],
-    *,
-    totals: bool,
+    rows: str,
 ) -> Any:
-    """Sums over the facts; with ``totals``, only period-total rows (the rollup has the rest)."""
+    """Sums over the facts: ALL_ROWS inside the window, only period TOTALS (the daily rows are in
+    a rollup), or only DAILY rows (the days a monthly rollup does not cover)."""
     keys = [_grouping(name).label(name) for name in group]
     sums = [func.sum(facts.c[m.value]).label(m.value) for m in measures]
-    where = _totals_inside(start, end) if totals else _inside_scope(connection, start, end, scope)
-    if totals:
-        where += scope.clauses()
+    if rows == TOTALS:
+        where = [*_totals_inside(start, end), *scope.clauses()]
+    elif rows == DAILY:
+        where = [
+            *_inside_scope(connection, start, end, scope),
+            facts.c.period_start == facts.c.period_end,
+        ]
+    else:
+        where = _inside_scope(connection, start, end, scope)
     statement = _joined(*keys, *sums, func.count().label("rows"))
     return statement.where(*where).group_by(*keys)
 

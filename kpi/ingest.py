@@ -25,15 +25,14 @@ from kpi.importers import checks, registry
 from kpi.importers.reader import Reader, ReadOptions
 from kpi.importers.text import sniff
 from kpi.measures import Measure
-from kpi.store.schema import facts, imports, rollup_day, series
+from kpi.store import rollups
+from kpi.store.rollups import ImportRollups
+from kpi.store.schema import facts, imports, series
 from kpi.store.writer import (
     DIMENSIONS,
     DuplicateRowsError,
     SeriesIds,
-    combine_rollups,
-    daily_rollup,
     write_facts,
-    write_rollup,
 )
 
 Progress = Callable[[int], None]
@@ -73,7 +72,7 @@ class _Tally:
     warnings: list[str] = field(default_factory=list)
     findings: checks.Findings = field(default_factory=checks.Findings)
     spans: dict[tuple[str, str], tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=dict)
-    rollups: list[pd.DataFrame] = field(default_factory=list)
+    rollups: ImportRollups = field(default_factory=ImportRollups)
 
     def cover(self, chunk: pd.DataFrame) -> None:
         grouped = chunk.groupby(["platform", "account"], sort=False).agg(
@@ -170,16 +169,6 @@ def _replace_earlier(connection: Connection, source: str, import_id: int, tally:
         earlier = select(series.c.id).where(
             series.c.source == source, series.c.platform == platform, series.c.account == account
         )
-        connection.execute(
-            delete(rollup_day).where(
-                rollup_day.c.source == source,
-                rollup_day.c.platform == platform,
-                rollup_day.c.account == account,
-                rollup_day.c.day >= start.date(),
-                rollup_day.c.day <= end.date(),
-                rollup_day.c.import_id != import_id,
-            )
-        )
         result = connection.execute(
             delete(facts).where(
                 facts.c.period_start >= start.date(),
@@ -190,6 +179,14 @@ def _replace_earlier(connection: Connection, source: str, import_id: int, tally:
             )
         )
         replaced += result.rowcount
+        rollups.forget_replaced(
+            connection,
+            scope={"source": source, "platform": platform, "account": account},
+            series_ids=earlier,
+            start=start.date(),
+            end=end.date(),
+            import_id=import_id,
+        )
     return replaced
 
 
@@ -227,7 +224,7 @@ def _load(
         _refuse_duplicates(chunk, series_ids, reader)
         measures = [m.value for m in Measure if m.value in chunk]
         write_facts(connection, chunk, series_ids, import_id, measures)
-        tally.rollups.append(daily_rollup(chunk))
+        tally.rollups.add(chunk, series_ids)
         tally.written += len(chunk)
         tally.cover(chunk)
         if progress is not None:
@@ -264,7 +261,7 @@ def ingest_file(
             tally = _load(connection, reader, import_id, name, progress)
             tally.warnings.extend(tally.findings.messages())
             replaced = _replace_earlier(connection, name, import_id, tally)
-            write_rollup(connection, combine_rollups(tally.rollups), import_id, name)
+            tally.rollups.write(connection, import_id, name)
             starts = [span[0] for span in tally.spans.values()]
             ends = [span[1] for span in tally.spans.values()]
             connection.execute(

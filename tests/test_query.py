@@ -218,3 +218,31 @@ def test_target_status_applies_to_the_same_kpi_scope_and_grain(
     month = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 22), "mtd", Grain.MONTH)
     other = ask(engine, Request(BUILTIN["ctr"], month), today=TODAY, targets=load_targets(engine))
     assert other.target is None  # a week target does not judge a month
+
+
+def test_campaign_breakdown_over_whole_months_and_edges(engine: Engine, tmp_path: Path) -> None:
+    frame = pd.concat(
+        [
+            daily("meta", "2026-01-15", 86, clicks=1).assign(campaign="A"),
+            daily("tiktok", "2026-01-15", 86, clicks=2).assign(campaign="B"),
+            pd.DataFrame(  # a period total inside the window counts once, whole
+                [
+                    {
+                        "period_start": "2026-02-03",
+                        "period_end": "2026-02-09",
+                        "platform": "meta",
+                        "campaign": "A",
+                        "item": "weekly",
+                        "clicks": 100,
+                    }
+                ]
+            ),
+        ]
+    )
+    load(engine, frame, tmp_path)
+    window = Period(dt.date(2026, 1, 20), dt.date(2026, 4, 5), "window", Grain.RANGE)
+    request = Request(BUILTIN["clicks"], window, breakdown=Breakdown.CAMPAIGN)
+    answer = ask(engine, request, today=TODAY)
+    days = (window.end - window.start).days + 1
+    assert {row.label: row.value for row in answer.breakdown} == {"A": days + 100, "B": 2 * days}
+    assert answer.value == 3 * days + 100

@@ -25,7 +25,7 @@ from kpi.request import Breakdown, Request
 from tests.query_data import load
 
 FIRST = dt.date(2026, 1, 1)
-DAYS = 60
+DAYS = 100
 PLATFORMS = ("meta", "tiktok", "linkedin")
 CAMPAIGNS = ("A", "B", "C")
 KPIS = ("clicks", "ctr", "cpc", "engagements", "engagement_rate", "roas", "reach", "spend")
@@ -42,7 +42,7 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
                 st.sampled_from([0, 0, 0, 0, 6]),
             ),
             min_size=1,
-            max_size=40,
+            max_size=80,
             unique=True,
         )
     )
@@ -116,9 +116,9 @@ def close(left: float | None, right: float | None) -> bool:
     frame=frames(),
     name=st.sampled_from(KPIS),
     first=st.integers(0, DAYS - 1),
-    length=st.integers(0, 20),
+    length=st.integers(0, 70),
     platforms=st.sampled_from([(), ("meta",), ("meta", "tiktok")]),
-    by_platform=st.booleans(),
+    by=st.sampled_from([None, Breakdown.PLATFORM, Breakdown.CAMPAIGN]),
 )
 def test_ask_matches_the_oracle(
     engine: Engine,
@@ -128,7 +128,7 @@ def test_ask_matches_the_oracle(
     first: int,
     length: int,
     platforms: tuple[str, ...],
-    by_platform: bool,
+    by: Breakdown | None,
 ) -> None:
     load(engine, frame, tmp_path)
     kpi = BUILTIN[name]
@@ -140,7 +140,7 @@ def test_ask_matches_the_oracle(
         kpi,
         period,
         comparison=before,
-        breakdown=Breakdown.PLATFORM if by_platform else None,
+        breakdown=by,
         filters=filters,
     )
 
@@ -155,15 +155,12 @@ def test_ask_matches_the_oracle(
         assert answer.bounds is not None
         reach = pd.to_numeric(rows["reach"])
         assert (answer.bounds.lower, answer.bounds.upper) == (reach.max(), reach.sum())
-    if by_platform:
-        expected = {
-            str(platform): oracle(kpi, group, period)
-            for platform, group in rows.groupby("platform")
-        }
+    if by is not None:
+        expected = {str(name): oracle(kpi, group, period) for name, group in rows.groupby(by.value)}
         got = {row.label: row.value for row in answer.breakdown}
         assert got.keys() == expected.keys()
-        for platform, value in expected.items():
-            assert close(got[platform], value), platform
+        for name, value in expected.items():
+            assert close(got[name], value), name
     overlapping = frame[
         (pd.to_datetime(frame["period_end"]) >= pd.Timestamp(period.start))
         & (pd.to_datetime(frame["period_start"]) <= pd.Timestamp(period.end))

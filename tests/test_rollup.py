@@ -12,7 +12,7 @@ from sqlalchemy import Engine, delete, func, select
 
 from kpi.importers.reader import ReadOptions
 from kpi.ingest import ingest_file
-from kpi.store.schema import facts, imports, rollup_day, series
+from kpi.store.schema import facts, imports, rollup_day, rollup_month, series
 from tests.conftest import NOW
 
 FIRST = dt.date(2026, 3, 1)
@@ -44,14 +44,34 @@ def _rollup(engine: Engine) -> dict[tuple[str, str], float]:
         return {(str(d), a): float(c) for d, a, c in connection.execute(statement)}
 
 
+def _monthly_facts(engine: Engine) -> dict[tuple[str, int], float]:
+    statement = select(facts.c.period_start, facts.c.series_id, facts.c.clicks).where(
+        facts.c.period_start == facts.c.period_end
+    )
+    totals: dict[tuple[str, int], float] = {}
+    with engine.connect() as connection:
+        for day, series_id, clicks in connection.execute(statement):
+            key = (str(day)[:7], int(series_id))
+            totals[key] = totals.get(key, 0.0) + float(clicks)
+    return totals
+
+
+def _monthly_rollup(engine: Engine) -> dict[tuple[str, int], float]:
+    statement = select(
+        rollup_month.c.month, rollup_month.c.series_id, func.sum(rollup_month.c.clicks)
+    ).group_by(rollup_month.c.month, rollup_month.c.series_id)
+    with engine.connect() as connection:
+        return {(str(m)[:7], int(s)): float(c) for m, s, c in connection.execute(statement)}
+
+
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     exports=st.lists(
         st.tuples(
-            st.integers(0, 20),
-            st.integers(1, 10),
+            st.integers(0, 50),
+            st.integers(1, 40),
             st.sampled_from(["eu", "us"]),
             st.integers(0, 99),
         ),
@@ -63,10 +83,11 @@ def test_rollup_matches_facts_after_any_sequence_of_imports(
     engine: Engine, tmp_path: Path, exports: list[tuple[int, int, str, int]]
 ) -> None:
     with engine.begin() as connection:
-        for table in (rollup_day, facts, series, imports):
+        for table in (rollup_day, rollup_month, facts, series, imports):
             connection.execute(delete(table))
     for number, (start, length, account, clicks) in enumerate(exports):
         path = tmp_path / f"export{number}.csv"
         _export(start, length, account, clicks).to_csv(path, index=False)
         ingest_file(engine, path, ReadOptions(today=NOW.date()), now=NOW, source="canonical")
     assert _rollup(engine) == _daily_facts(engine)
+    assert _monthly_rollup(engine) == _monthly_facts(engine)

@@ -127,3 +127,16 @@ rollup_day = Table(
     ),
     sqlite_with_rowid=False,
 )
+
+#: Additive measures of daily rows per calendar month, series and import (see migration 0005).
+rollup_month = Table(
+    "rollup_month",
+    metadata,
+    Column("month", Date, nullable=False),
+    Column("series_id", Integer, ForeignKey("series.id"), nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=False),
+    Column("rows", Integer, nullable=False),
+    *(Column(m.value, Float) for m in MEASURES if m in ADDITIVE),
+    PrimaryKeyConstraint("month", "series_id", "import_id", name="pk_rollup_month"),
+    sqlite_with_rowid=False,
+)

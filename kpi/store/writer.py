@@ -13,13 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from psycopg.errors import UniqueViolation
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from kpi.importers.dates import iso_strings
-from kpi.measures import ADDITIVE, Measure
-from kpi.store.schema import rollup_day, series
+from kpi.store.schema import series
 
 DIMENSIONS: tuple[str, ...] = ("platform", "account", "campaign", "creator", "item", "currency")
 
@@ -167,39 +166,3 @@ def _copy(
         cursor.copy(f"COPY facts ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy,
     ):
         copy.write(buffer.getvalue())
-
-
-ROLLUP_KEYS = ["period_start", "platform", "account", "currency"]
-
-
-def daily_rollup(chunk: pd.DataFrame) -> pd.DataFrame:
-    """Additive measures of a chunk's daily rows summed per day, platform, account, currency."""
-    daily = chunk[chunk["period_start"] == chunk["period_end"]].assign(rows=1)
-    measures = [m.value for m in Measure if m in ADDITIVE and m.value in daily]
-    grouped = daily.groupby(ROLLUP_KEYS, sort=False)[[*measures, "rows"]]
-    return grouped.sum(min_count=1).reset_index()
-
-
-def combine_rollups(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """One import's rollup from its chunks' rollups: sums of sums."""
-    if not parts:
-        return pd.DataFrame(columns=[*ROLLUP_KEYS, "rows"])
-    combined = pd.concat(parts, ignore_index=True)
-    values = [c for c in combined.columns if c not in ROLLUP_KEYS]
-    return combined.groupby(ROLLUP_KEYS, sort=False)[values].sum(min_count=1).reset_index()
-
-
-def write_rollup(connection: Connection, frame: pd.DataFrame, import_id: int, source: str) -> None:
-    """Store one import's daily rollup (a few rows per day)."""
-    if frame.empty:
-        return
-    table = frame.rename(columns={"period_start": "day"}).assign(
-        day=frame["period_start"].dt.date,
-        source=source,
-        import_id=import_id,
-        rows=frame["rows"].fillna(0).astype(int),
-    )
-    table = table.astype(object).where(table.notna(), None)
-    records = [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
-    for start in range(0, len(records), 5000):
-        connection.execute(insert(rollup_day), records[start : start + 5000])

@@ -1,0 +1,132 @@
+"""Rollups: sums of daily rows kept beside the facts so that long questions read few rows.
+
+- ``rollup_day``: per day, platform, account and currency (questions without campaign detail);
+- ``rollup_month``: per calendar month and series (campaign-level questions over long windows).
+
+Both hold additive measures only (reach and followers are never summed), and both are keyed by
+import: when an import replaces earlier facts, :func:`forget_replaced` removes exactly the rollup
+rows of the facts it deleted, recomputing the months that were only partly replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Select, Table, delete, func, insert, select
+
+from kpi.measures import ADDITIVE, Measure
+from kpi.store.schema import facts, rollup_day, rollup_month
+
+DAY_KEYS = ["period_start", "platform", "account", "currency"]
+MONTH_KEYS = ["month", "series_id"]
+ADDITIVE_NAMES = [m.value for m in Measure if m in ADDITIVE]
+
+
+def _sums(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    values = [c for c in frame.columns if c in ADDITIVE_NAMES or c == "rows"]
+    return frame.groupby(keys, sort=False)[values].sum(min_count=1).reset_index()
+
+
+@dataclass
+class ImportRollups:
+    """One import's rollups, accumulated chunk by chunk (sums of sums), written at the end."""
+
+    days: list[pd.DataFrame] = field(default_factory=list)
+    months: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, chunk: pd.DataFrame, series_ids: np.ndarray) -> None:
+        daily_mask = (chunk["period_start"] == chunk["period_end"]).to_numpy()
+        daily = chunk.loc[daily_mask].assign(rows=1)
+        if daily.empty:
+            return
+        self.days.append(_sums(daily, DAY_KEYS))
+        month = daily["period_start"].to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
+        self.months.append(
+            _sums(daily.assign(month=month, series_id=series_ids[daily_mask]), MONTH_KEYS)
+        )
+
+    def write(self, connection: Connection, import_id: int, source: str) -> None:
+        if self.days:
+            day = _sums(pd.concat(self.days, ignore_index=True), DAY_KEYS)
+            day = day.assign(day=day.pop("period_start").dt.date, source=source)
+            _insert(connection, rollup_day, day, import_id)
+        if self.months:
+            month = _sums(pd.concat(self.months, ignore_index=True), MONTH_KEYS)
+            _insert(connection, rollup_month, month.assign(month=month["month"].dt.date), import_id)
+
+
+def _insert(connection: Connection, table: Table, frame: pd.DataFrame, import_id: int) -> None:
+    frame = frame.assign(import_id=import_id, rows=frame["rows"].fillna(0).astype(int))
+    frame = frame.astype(object).where(frame.notna(), None)
+    records = [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+    for start in range(0, len(records), 5000):
+        connection.execute(insert(table), records[start : start + 5000])
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    month = start.replace(day=1)
+    found = []
+    while month <= end:
+        found.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return found
+
+
+def month_end(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def forget_replaced(
+    connection: Connection,
+    *,
+    scope: dict[str, Any],
+    series_ids: Select[Any],
+    start: dt.date,
+    end: dt.date,
+    import_id: int,
+) -> None:
+    """Drop the rollup rows of earlier imports' facts just deleted in [start, end].
+
+    Run after the facts are deleted: a month only partly inside [start, end] is recomputed from
+    the facts that remain, so it keeps the earlier import's days outside the window.
+    """
+    connection.execute(
+        delete(rollup_day).where(
+            *(rollup_day.c[name] == value for name, value in scope.items()),
+            rollup_day.c.day >= start,
+            rollup_day.c.day <= end,
+            rollup_day.c.import_id != import_id,
+        )
+    )
+    for month in _months(start, end):
+        earlier = (
+            rollup_month.c.month == month,
+            rollup_month.c.series_id.in_(series_ids),
+            rollup_month.c.import_id != import_id,
+        )
+        connection.execute(delete(rollup_month).where(*earlier))
+        if month >= start and month_end(month) <= end:
+            continue
+        remaining = (
+            select(
+                facts.c.series_id,
+                facts.c.import_id,
+                func.count().label("rows"),
+                *(func.sum(facts.c[name]).label(name) for name in ADDITIVE_NAMES),
+            )
+            .where(
+                facts.c.period_start >= month,
+                facts.c.period_start <= month_end(month),
+                facts.c.period_start == facts.c.period_end,
+                facts.c.series_id.in_(series_ids),
+                facts.c.import_id != import_id,
+            )
+            .group_by(facts.c.series_id, facts.c.import_id)
+        )
+        rows = [dict(row, month=month) for row in connection.execute(remaining).mappings()]
+        if rows:
+            connection.execute(insert(rollup_month), rows)
