@@ -171,25 +171,37 @@ def _month_frame(
     scope: Scope,
     group: Sequence[str],
 ) -> pd.DataFrame:
-    """Sums of whole months from the monthly rollup; a month row spans the whole month."""
-    keys = [
-        rollup_month.c.month.label("period_start")
-        if name == "period_start"
-        else series.c[name].label(name)
-        for name in group
-        if name != "period_end"
-    ]
+    """Sums of whole months from the monthly rollup; a month row spans the whole month.
+
+    The database groups by series id only (no join, integer keys); the few thousand series
+    rows are then labelled and grouped in pandas.
+    """
+    dated = "period_start" in group
+    keys = [rollup_month.c.series_id, *([rollup_month.c.month.label("period_start")] * dated)]
     sums = [func.sum(rollup_month.c[m.value]).label(m.value) for m in measures]
+    in_scope = [rollup_month.c.series_id.in_(select(series.c.id).where(*scope.clauses()))]
     statement = (
         select(*keys, *sums, func.sum(rollup_month.c.rows).label("rows"))
-        .select_from(rollup_month.join(series, series.c.id == rollup_month.c.series_id))
-        .where(rollup_month.c.month >= first, rollup_month.c.month <= last, *scope.clauses())
+        .where(
+            rollup_month.c.month >= first,
+            rollup_month.c.month <= last,
+            *(in_scope if scope.filters else []),
+        )
         .group_by(*keys)
     )
     frame = _frame(connection, statement)
+    values = [*(m.value for m in measures), "rows"]
+    if frame.empty:
+        return pd.DataFrame(columns=[*group, *values])
+    labels = [name for name in group if name not in PERIOD_COLUMNS]
+    if labels:
+        names = _frame(connection, select(series.c.id.label("series_id"), *series.c[*labels]))
+        frame = frame.merge(names, on="series_id", how="left")
     if "period_end" in group:
         frame["period_end"] = frame["period_start"].map(rollups.month_end)
-    return frame
+    if not group:
+        return frame[values].sum(min_count=1).to_frame().T
+    return frame.groupby(list(group), sort=False)[values].sum(min_count=1).reset_index()
 
 
 def _fact_sums(

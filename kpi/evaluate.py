@@ -94,64 +94,78 @@ def ratio_cells(
     scope: Scope,
     group: Sequence[str],
 ) -> list[Cell]:
-    """One query over the buckets' span, grouped by day and group, then summed per bucket."""
+    """One query over the buckets' span, then sums per bucket and group.
+
+    Several buckets (a sparkline) need the rows' dates to share them out; a single bucket never
+    does, so a year by campaign returns one row per campaign, not one per campaign and day.
+    """
     measures = sorted(kpi.measures())
-    money = bool(set(measures) & MONEY)
-    by_currency = [*group, "currency"] if money and "currency" not in group else list(group)
-    span_start = min(b.start for b in buckets)
-    span_end = max(b.end for b in buckets)
+    names = [m.value for m in measures]
+    money = [m.value for m in measures if m in MONEY]
+    keys = [*group, "currency"] if money and "currency" not in group else list(group)
+    dated = len(buckets) > 1
     frame = aggregate.window_sums(
         connection,
-        span_start,
-        span_end,
+        min(b.start for b in buckets),
+        max(b.end for b in buckets),
         measures,
         scope,
-        ["period_start", "period_end", *by_currency],
+        ["period_start", "period_end", *keys] if dated else keys,
     )
     if frame.empty:
         return []
-    frame["bucket"] = _bucket_of(frame["period_start"], frame["period_end"], buckets)
-    frame = frame[frame["bucket"] >= 0]
-    names = [m.value for m in measures]
-    totals = frame.groupby(["bucket", *by_currency], sort=False)[names].sum(min_count=1)
+    if dated:
+        frame["bucket"] = _bucket_of(frame["period_start"], frame["period_end"], buckets)
+        frame = frame[frame["bucket"] >= 0]
+    else:
+        frame["bucket"] = 0
+    sums = frame.groupby(["bucket", *keys], sort=False)[names].sum(min_count=1).reset_index()
+    mixed: dict[tuple[object, ...], tuple[str, ...]] = {}
+    if money:
+        sums, mixed = _one_currency_per_group(sums, ["bucket", *group], money)
     cells: list[Cell] = []
-    for keys, per_currency in totals.groupby(level=["bucket", *group], sort=False):
-        parts = keys if isinstance(keys, tuple) else (keys,)
-        bucket = int(str(parts[0]))
-        key = tuple(zip(group, (str(k) for k in parts[1:]), strict=True))
-        cells.append(_ratio_cell(kpi, bucket, key, per_currency, money, names))
+    for values in sums.to_dict("records"):
+        bucket = int(values["bucket"])
+        key = tuple((name, str(values[name])) for name in group)
+        currencies = mixed.get((bucket, *(values[name] for name in group)))
+        if currencies:
+            cells.append(Cell(bucket, key, None, None, currencies=currencies))
+            continue
+        measured = {Measure(n): _number(values[n]) for n in names}
+        fill_unreported_terms(kpi, measured)
+        currency = str(values["currency"]) if money and values["currency"] else None
+        cells.append(
+            Cell(
+                bucket,
+                key,
+                kpi.value(measured),
+                kpi.volume(measured),
+                measured,
+                currency=currency,
+                currencies=(currency,) if currency else (),
+            )
+        )
     return cells
 
 
-def _ratio_cell(
-    kpi: SumKpi | RatioKpi,
-    bucket: int,
-    key: Key,
-    per_currency: pd.DataFrame,
-    money: bool,
-    names: list[str],
-) -> Cell:
-    currencies: tuple[str, ...] = ()
-    currency = None
-    if money:
-        index = per_currency.index.get_level_values("currency")
-        present = per_currency[[n for n in names if Measure(n) in MONEY]].notna().any(axis=1)
-        currencies = tuple(sorted({str(c) for c in index[present.to_numpy()]}))
-        if len(currencies) > 1:
-            return Cell(bucket, key, None, None, currencies=currencies)
-        currency = currencies[0] if currencies else None
-    summed = per_currency.sum(min_count=1)
-    sums = {Measure(n): _number(summed[n]) for n in names}
-    fill_unreported_terms(kpi, sums)
-    return Cell(
-        bucket,
-        key,
-        kpi.value(sums),
-        kpi.volume(sums),
-        sums,
-        currency=currency or None,
-        currencies=currencies,
-    )
+def _one_currency_per_group(
+    sums: pd.DataFrame, keys: list[str], money: list[str]
+) -> tuple[pd.DataFrame, dict[tuple[object, ...], tuple[str, ...]]]:
+    """Collapse each group's currency rows; groups with money in several currencies are kept
+    apart (never added) and named, with the currencies involved."""
+    with_money = sums[sums[money].notna().any(axis=1) & (sums["currency"] != "")]
+    counts = with_money.groupby(keys, sort=False)["currency"].nunique()
+    mixed = {
+        (k if isinstance(k, tuple) else (k,)): tuple(
+            sorted(with_money.set_index(keys).loc[k, "currency"].astype(str).unique())
+        )
+        for k in counts[counts > 1].index
+    }
+    currency = with_money.groupby(keys, sort=False)["currency"].first()
+    measures = [c for c in sums.columns if c not in (*keys, "currency")]
+    collapsed = sums.groupby(keys, sort=False)[measures].sum(min_count=1)
+    collapsed["currency"] = currency.reindex(collapsed.index).fillna("")
+    return collapsed.reset_index(), mixed
 
 
 def unique_cells(
