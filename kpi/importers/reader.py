@@ -15,6 +15,8 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from kpi.dimensions import normalise_platform
 from kpi.errors import IngestError
@@ -23,7 +25,7 @@ from kpi.importers.dates import parse_dates
 from kpi.importers.numbers import parse_numbers
 from kpi.importers.realign import Kind, Realigned, column_kinds, realign
 from kpi.importers.spec import HeaderMatch, Preamble, Source
-from kpi.importers.text import LineLocator, Sniffed, table_length
+from kpi.importers.text import JSON_LINES, PARQUET, LineLocator, Sniffed, table_length
 from kpi.measures import MONEY, SIGNED, Measure
 
 CHUNK_ROWS = 200_000
@@ -152,8 +154,31 @@ class Reader:
             notes = ChunkNotes()
             yield self._canonical(raw, notes), notes
 
+    def _record_chunks(self) -> Iterator[pd.DataFrame]:
+        """Parquet row groups or JSON Lines, as chunks numbered like CSV records."""
+        headers = list(self.layout.headers)
+        rows = self.options.chunk_rows
+        try:
+            if self.layout.sniffed.encoding == PARQUET:
+                batches = pq.ParquetFile(self.path).iter_batches(batch_size=rows)
+                frames: Iterator[pd.DataFrame] = (batch.to_pandas() for batch in batches)
+            else:
+                frames = pd.read_json(self.path, lines=True, chunksize=rows, dtype=False)
+            offset = 0
+            for records in frames:
+                chunk = records.reindex(columns=headers)
+                chunk.columns = list(range(len(headers)))
+                chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+                offset += len(chunk)
+                yield chunk.replace({"": np.nan})
+        except (ValueError, OSError, pa.ArrowException) as exc:
+            raise IngestError(f"cannot read the records: {exc}", path=self.path) from exc
+
     def _raw_chunks(self) -> Iterator[pd.DataFrame]:
         layout = self.layout
+        if layout.sniffed.encoding in (PARQUET, JSON_LINES):
+            yield from self._record_chunks()
+            return
         text_positions = {
             *layout.match.item_parts,
             *(

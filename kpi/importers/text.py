@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow.parquet as pq
 
 SAMPLE_LINES = 60
 DELIMITERS = ("\t", ";", ",")
@@ -46,7 +49,38 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
+#: Files whose rows are records, not text lines: their "header" is the column names, tab-joined.
+PARQUET, JSON_LINES = "parquet", "json-lines"
+_RECORD_FORMATS = {".parquet": PARQUET, ".jsonl": JSON_LINES, ".ndjson": JSON_LINES}
+_JSON_SAMPLE = 100
+
+
+def record_format(path: Path) -> str | None:
+    return _RECORD_FORMATS.get(path.suffix.lower())
+
+
+def _record_columns(path: Path, kind: str) -> list[str]:
+    if kind == PARQUET:
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    names: dict[str, None] = {}
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle):
+            if number >= _JSON_SAMPLE:
+                break
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    break  # reported with its line when the rows are read
+                if isinstance(record, dict):
+                    names.update(dict.fromkeys(record))
+    return list(names)
+
+
 def sniff(path: Path) -> Sniffed:
+    kind = record_format(path)
+    if kind is not None:
+        return Sniffed(path, kind, ("\t".join(_record_columns(path, kind)),))
     encoding = detect_encoding(path)
     lines: list[str] = []
     with path.open(encoding=encoding, newline="") as handle:
@@ -90,6 +124,8 @@ class LineLocator:
         self._starts: list[int] | None = None
 
     def line(self, record: int) -> int:
+        if record_format(self._path) is not None:
+            return record + 1  # JSON Lines: the line; Parquet: the row, counted from 1
         if self._starts is None:
             self._starts = list(self._record_starts())
         if 0 <= record < len(self._starts):
