@@ -294,6 +294,7 @@ def ingest_file(
             transaction.rollback()
         else:
             transaction.commit()
+            refresh_statistics(connection)
     return FileReport(
         path=path,
         source=name,
@@ -305,6 +306,14 @@ def ingest_file(
         coverage=_coverage(tally),
         dry_run=dry_run,
     )
+
+
+def refresh_statistics(connection: Connection) -> None:
+    """PostgreSQL plans from table statistics; after a bulk load they are stale until autovacuum
+    wakes up, and a re-import's range delete would be planned as if the tables were empty."""
+    if connection.dialect.name == "postgresql":
+        with connection.begin():
+            connection.exec_driver_sql("ANALYZE facts, series, rollup_day, rollup_month")
 
 
 def _coverage(tally: _Tally) -> tuple[Coverage, ...]:

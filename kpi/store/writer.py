@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -148,17 +150,21 @@ def _copy(
     measures: Sequence[str],
     columns: Sequence[str],
 ) -> None:
-    table = pd.DataFrame(
+    """COPY in CSV written by Arrow's C++ writer: NULL as an unquoted empty cell, floats in
+    their shortest exact form, an order of magnitude faster than pandas' to_csv."""
+    table = pa.table(
         {
-            "period_start": frame["period_start"].dt.strftime("%Y-%m-%d").to_numpy(),
-            "series_id": series_ids,
-            "period_end": frame["period_end"].dt.strftime("%Y-%m-%d").to_numpy(),
-            "import_id": import_id,
-            **{m: frame[m].to_numpy(dtype=np.float64) for m in measures},
+            "period_start": pa.array(iso_strings(frame["period_start"])),
+            "series_id": pa.array(series_ids),
+            "period_end": pa.array(iso_strings(frame["period_end"])),
+            "import_id": pa.array(np.full(len(frame), import_id)),
+            **{
+                m: pa.array(frame[m].to_numpy(dtype=np.float64), from_pandas=True) for m in measures
+            },
         }
     )
-    buffer = io.StringIO()
-    table.to_csv(buffer, header=False, index=False, na_rep="", float_format="%.17g")
+    buffer = io.BytesIO()
+    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
     dbapi = connection.connection.driver_connection
     assert dbapi is not None
     with (
