@@ -156,6 +156,9 @@ def demo(
     )
     console.print(
         "Try next:\n"
+        '  kpibot ask "ctr last-week by platform"   a question, as in Slack\n'
+        '  kpibot ask "roas last-month by campaign vs last-year"\n'
+        "  kpibot kpis                         the KPI catalog\n"
         "  kpibot sources                      the exports kpibot can import\n"
         "  kpibot ingest your-export.csv       import a platform export (re-importing is safe)\n"
         "  kpibot ingest file.csv --dry-run    check a file without writing anything",
