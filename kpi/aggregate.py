@@ -57,7 +57,10 @@ def _joined(*columns: ColumnElement[Any]) -> Any:
 
 def _frame(connection: Connection, statement: Any) -> pd.DataFrame:
     result = connection.execute(statement)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    columns = list(result.keys())
+    # Plain tuples: pandas probes Row objects attribute by attribute, which costs more than
+    # the query on a breakdown of thousands of campaigns.
+    return pd.DataFrame([tuple(row) for row in result], columns=columns)
 
 
 def _uses_rollup(scope: Scope, group: Sequence[str]) -> bool:
