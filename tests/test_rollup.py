@@ -91,3 +91,11 @@ def test_rollup_matches_facts_after_any_sequence_of_imports(
         ingest_file(engine, path, ReadOptions(today=NOW.date()), now=NOW, source="canonical")
     assert _rollup(engine) == _daily_facts(engine)
     assert _monthly_rollup(engine) == _monthly_facts(engine)
+
+
+def test_month_end_of_any_day() -> None:
+    from kpi.store.rollups import month_end
+
+    assert month_end(dt.date(2025, 12, 31)) == dt.date(2025, 12, 31)
+    assert month_end(dt.date(2024, 2, 10)) == dt.date(2024, 2, 29)
+    assert month_end(dt.date(2026, 1, 1)) == dt.date(2026, 1, 31)

@@ -76,8 +76,9 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
     return found
 
 
-def month_end(month: dt.date) -> dt.date:
-    return (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+def month_end(day: dt.date) -> dt.date:
+    """The last day of ``day``'s month."""
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
 
 def forget_replaced(
