@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -196,19 +196,12 @@ class Reader:
         try:
             reader = pd.read_csv(
                 self.path,
-                encoding=layout.sniffed.encoding,
-                sep=layout.delimiter,
-                header=None,
-                names=list(range(len(layout.headers))),
-                skiprows=layout.header_index + 1,
+                **self._csv_table(),
                 dtype={position: "str" for position in text_positions},
-                keep_default_na=False,
-                na_values=[""],
                 skip_blank_lines=False,
                 chunksize=self.options.chunk_rows,
                 nrows=nrows,
                 decimal="," if decimal_comma else ".",
-                engine="c",
             )
             yield from reader
         except pd.errors.ParserError as exc:
@@ -312,27 +305,30 @@ class Reader:
             raise self.error("not a date", record, position, raw.at[record, position])
         return parsed.values
 
+    def _csv_table(self) -> dict[str, Any]:
+        """How pandas finds the table: below the header, columns numbered, only "" missing."""
+        layout = self.layout
+        return {
+            "encoding": layout.sniffed.encoding,
+            "sep": layout.delimiter,
+            "header": None,
+            "names": list(range(len(layout.headers))),
+            "skiprows": layout.header_index + 1,
+            "keep_default_na": False,
+            "na_values": [""],
+            "engine": "c",
+        }
+
     def _settle_date_format(self, position: int) -> str | None:
         """Choose a column's date format from the whole file, before a multi-chunk read.
 
         A first chunk whose dates all fit day-first (``05/03/2026``) says nothing about a later
         ``05/13/2026``; reading only that column up front decides once, for every chunk.
         """
-        layout = self.layout
-        column = pd.read_csv(
-            self.path,
-            encoding=layout.sniffed.encoding,
-            sep=layout.delimiter,
-            header=None,
-            names=list(range(len(layout.headers))),
-            usecols=[position],
-            skiprows=layout.header_index + 1,
-            dtype="str",
-            keep_default_na=False,
-            na_values=[""],
-            engine="c",
-        )[position]
-        chosen = parse_dates(column.drop_duplicates(), layout.source.date_formats).format
+        column = pd.read_csv(self.path, **self._csv_table(), usecols=[position], dtype="str")
+        chosen = parse_dates(
+            column[position].drop_duplicates(), self.layout.source.date_formats
+        ).format
         if chosen is not None:
             self._date_formats[position] = chosen
         return chosen
