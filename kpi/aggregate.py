@@ -60,7 +60,7 @@ def _frame(connection: Connection, statement: Any) -> pd.DataFrame:
     columns = list(result.keys())
     # Plain tuples: pandas probes Row objects attribute by attribute, which costs more than
     # the query on a breakdown of thousands of campaigns.
-    return pd.DataFrame([tuple(row) for row in result], columns=columns)
+    return pd.DataFrame([tuple(row) for row in result.fetchall()], columns=columns)
 
 
 def _uses_rollup(scope: Scope, group: Sequence[str]) -> bool:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
@@ -19,7 +20,7 @@ from kpi import aggregate
 from kpi.aggregate import Scope
 from kpi.answer import Bounds
 from kpi.catalog import Kpi, LevelGrowthKpi, RatioKpi, SumKpi, UniqueKpi
-from kpi.formula import BinOp, Formula, MeasureRef, Op
+from kpi.formula import BinOp, Formula, MeasureRef, Neg, Number, Op
 from kpi.measures import MONEY, Measure
 from kpi.periods import Period
 
@@ -75,6 +76,33 @@ def fill_unreported_terms(kpi: SumKpi | RatioKpi, sums: dict[Measure, float | No
                     sums[measure] = 0.0
 
 
+def _fill_unreported_columns(kpi: SumKpi | RatioKpi, sums: pd.DataFrame) -> None:
+    """:func:`fill_unreported_terms` for a whole frame of groups at once."""
+    for part in _sum_parts(kpi):
+        terms = [m.value for m in _terms(part) or ()]
+        if terms:
+            reported = sums[terms].notna().any(axis=1)
+            sums.loc[reported, terms] = sums.loc[reported, terms].fillna(0.0)
+
+
+def _vector(formula: Formula, sums: pd.DataFrame) -> pd.Series:
+    """``formula`` over each row of ``sums`` at once, with :meth:`Formula.evaluate`'s rules: a
+    missing operand or a zero denominator gives NaN (no value), never infinity."""
+    if isinstance(formula, Number):
+        return pd.Series(formula.value, index=sums.index, dtype=float)
+    if isinstance(formula, MeasureRef):
+        return sums[formula.measure.value].astype(float)
+    if isinstance(formula, Neg):
+        return -_vector(formula.operand, sums)
+    assert isinstance(formula, BinOp)
+    left, right = _vector(formula.left, sums), _vector(formula.right, sums)
+    if formula.op is Op.DIV:
+        result = left / right.where(right != 0)
+    else:
+        result = {Op.ADD: left + right, Op.SUB: left - right, Op.MUL: left * right}[formula.op]
+    return result.where(np.isfinite(result))
+
+
 def _key(row: pd.Series, group: Sequence[str]) -> Key:
     return tuple((name, str(row[name])) for name in group)
 
@@ -123,6 +151,9 @@ def ratio_cells(
     mixed: dict[tuple[object, ...], tuple[str, ...]] = {}
     if money:
         sums, mixed = _one_currency_per_group(sums, ["bucket", *group], money)
+    _fill_unreported_columns(kpi, sums)
+    sums["_value"] = _vector(kpi.formula, sums)
+    sums["_volume"] = _vector(kpi.formula if isinstance(kpi, SumKpi) else kpi.denominator, sums)
     cells: list[Cell] = []
     for values in sums.to_dict("records"):
         bucket = int(values["bucket"])
@@ -131,16 +162,14 @@ def ratio_cells(
         if currencies:
             cells.append(Cell(bucket, key, None, None, currencies=currencies))
             continue
-        measured = {Measure(n): _number(values[n]) for n in names}
-        fill_unreported_terms(kpi, measured)
         currency = str(values["currency"]) if money and values["currency"] else None
         cells.append(
             Cell(
                 bucket,
                 key,
-                kpi.value(measured),
-                kpi.volume(measured),
-                measured,
+                _number(values["_value"]),
+                _number(values["_volume"]),
+                {measure: _number(values[measure.value]) for measure in measures},
                 currency=currency,
                 currencies=(currency,) if currency else (),
             )
