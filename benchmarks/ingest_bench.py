@@ -495,7 +495,7 @@ def _targets() -> list[tuple[object, str, str]]:
         (writer, "iso_strings", "write_facts: iso_strings"),
         (writer, "_nullable", "write_facts: NaN->None"),
         (ingest_module, "write_facts", "write_facts: zip rows / COPY frame (strftime)"),
-        (Connection, "exec_driver_sql", "write_facts: executemany"),
+        (Connection, "exec_driver_sql", "exec_driver_sql (SQLite: facts executemany)"),
         (pd.DataFrame, "to_csv", "write_facts: to_csv (COPY text)"),
         (psycopg.Copy, "write", "write_facts: COPY write"),
         (psycopg.Copy, "finish", "write_facts: COPY finish (server inserts)"),
