@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, tuple_, update
 
 from kpi.errors import IngestError, KpiError
 from kpi.importers import checks, registry
@@ -162,12 +162,17 @@ def _refuse_duplicates(chunk: pd.DataFrame, ids: np.ndarray, reader: Reader) -> 
 
 
 def _replace_earlier(connection: Connection, source: str, import_id: int, tally: _Tally) -> int:
+    """Delete what earlier imports of this source wrote for the same platforms, accounts and
+    dates. Spans sharing their dates (a multi-platform export) go in one statement."""
     replaced = 0
-    for (platform, account), (start, end) in tally.spans.items():
+    by_dates: dict[tuple[pd.Timestamp, pd.Timestamp], list[tuple[str, str]]] = {}
+    for pair, (start, end) in tally.spans.items():
+        by_dates.setdefault((start, end), []).append(pair)
+    for (start, end), pairs in by_dates.items():
         if not _earlier_import_overlaps(connection, source, import_id, start, end):
             continue
         earlier = select(series.c.id).where(
-            series.c.source == source, series.c.platform == platform, series.c.account == account
+            series.c.source == source, tuple_(series.c.platform, series.c.account).in_(pairs)
         )
         result = connection.execute(
             delete(facts).where(
@@ -181,7 +186,8 @@ def _replace_earlier(connection: Connection, source: str, import_id: int, tally:
         replaced += result.rowcount
         rollups.forget_replaced(
             connection,
-            scope={"source": source, "platform": platform, "account": account},
+            source=source,
+            pairs=pairs,
             series_ids=earlier,
             start=start.date(),
             end=end.date(),

@@ -11,12 +11,13 @@ rows of the facts it deleted, recomputing the months that were only partly repla
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Select, Table, delete, func, insert, select
+from sqlalchemy import Connection, Select, Table, delete, func, insert, select, tuple_
 
 from kpi.measures import ADDITIVE, Measure
 from kpi.store.schema import facts, rollup_day, rollup_month
@@ -84,7 +85,8 @@ def month_end(day: dt.date) -> dt.date:
 def forget_replaced(
     connection: Connection,
     *,
-    scope: dict[str, Any],
+    source: str,
+    pairs: Sequence[tuple[str, str]],
     series_ids: Select[Any],
     start: dt.date,
     end: dt.date,
@@ -97,7 +99,8 @@ def forget_replaced(
     """
     connection.execute(
         delete(rollup_day).where(
-            *(rollup_day.c[name] == value for name, value in scope.items()),
+            rollup_day.c.source == source,
+            tuple_(rollup_day.c.platform, rollup_day.c.account).in_(pairs),
             rollup_day.c.day >= start,
             rollup_day.c.day <= end,
             rollup_day.c.import_id != import_id,

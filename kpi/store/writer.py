@@ -34,6 +34,7 @@ class SeriesIds:
         self._connection = connection
         self._source = source
         self._ids: dict[SeriesKey, int] = {}
+        self._loaded: set[str] = set()
 
     def of(self, frame: pd.DataFrame) -> np.ndarray:
         """The series id of every row of ``frame``."""
@@ -45,6 +46,10 @@ class SeriesIds:
     def _ensure(self, missing: Sequence[SeriesKey]) -> None:
         if not missing:
             return
+        self._load(sorted({key[0] for key in missing} - self._loaded))
+        missing = [key for key in missing if key not in self._ids]
+        if not missing:  # a re-import: every series exists already
+            return
         rows = [
             dict(zip(("source", *DIMENSIONS), (self._source, *key), strict=True)) for key in missing
         ]
@@ -52,7 +57,11 @@ class SeriesIds:
         insert = postgresql.insert(series) if dialect == "postgresql" else sqlite.insert(series)
         for start in range(0, len(rows), 5000):
             self._connection.execute(insert.on_conflict_do_nothing(), rows[start : start + 5000])
-        platforms = sorted({key[0] for key in missing})
+        self._load(sorted({key[0] for key in missing}))
+
+    def _load(self, platforms: Sequence[str]) -> None:
+        """Cache the ids of this source's series on these platforms."""
+        self._loaded.update(platforms)
         found = self._connection.execute(
             select(series.c.id, *(series.c[name] for name in DIMENSIONS)).where(
                 series.c.source == self._source, series.c.platform.in_(platforms)
@@ -84,14 +93,6 @@ def _combinations(frame: pd.DataFrame) -> tuple[np.ndarray, list[SeriesKey]]:
             parts.append(str(values[code]))
         keys.append(tuple(reversed(parts)))  # type: ignore[arg-type]
     return codes, keys
-
-
-def _nullable(values: np.ndarray) -> list[object]:
-    """Floats with NaN as None (NULL): "not reported" must not become 0 or NaN in the store."""
-    mask = np.isnan(values)
-    boxed = values.astype(object)
-    boxed[mask] = None
-    return list(boxed)
 
 
 class DuplicateRowsError(Exception):
@@ -128,16 +129,19 @@ def _execute_many(
     measures: Sequence[str],
     columns: Sequence[str],
 ) -> None:
+    # SQLite stores a bound NaN as NULL, so "not reported" needs no conversion; the import id
+    # is an integer of ours, written into the statement instead of bound a million times.
     data: list[Sequence[object]] = [
         iso_strings(frame["period_start"]),
         series_ids.tolist(),
         iso_strings(frame["period_end"]),
-        [import_id] * len(frame),
-        *(_nullable(frame[m].to_numpy(dtype=np.float64)) for m in measures),
+        *(frame[m].to_numpy(dtype=np.float64).tolist() for m in measures),
     ]
-    placeholders = ", ".join("?" * len(columns))
+    bound = [name for name in columns if name != "import_id"]
+    placeholders = ", ".join("?" * len(bound))
     connection.exec_driver_sql(
-        f"INSERT INTO facts ({', '.join(columns)}) VALUES ({placeholders})",
+        f"INSERT INTO facts ({', '.join(bound)}, import_id) "
+        f"VALUES ({placeholders}, {int(import_id)})",
         list(zip(*data, strict=True)),
     )
 
