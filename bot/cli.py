@@ -157,7 +157,7 @@ def demo(
     console.print(
         "Try next:\n"
         '  kpibot ask "ctr last-week by platform"   a question, as in Slack\n'
-        '  kpibot ask "roas last-month by campaign vs last-year"\n'
+        '  kpibot ask "roas last-month by campaign"   vs the month before\n'
         "  kpibot kpis                         the KPI catalog\n"
         "  kpibot sources                      the exports kpibot can import\n"
         "  kpibot ingest your-export.csv       import a platform export (re-importing is safe)\n"
