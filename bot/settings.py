@@ -6,11 +6,13 @@ never later as a silent default.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kpi.errors import ConfigError
 from kpi.store.engine import DEFAULT_URL
@@ -25,6 +27,48 @@ class Settings(BaseSettings):
     timezone: str = Field(default="UTC", alias="KPIBOT_TIMEZONE")
     week_start: int = Field(default=0, ge=0, le=6, alias="KPIBOT_WEEK_START")
     kpis_file: Path | None = Field(default=None, alias="KPIBOT_KPIS_FILE")
+
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str | None = Field(default=None, alias="SLACK_API_URL")
+    host: str = Field(default="0.0.0.0", alias="KPIBOT_HOST")  # noqa: S104 - a server's job
+    port: int = Field(default=3000, ge=0, le=65535, alias="PORT")
+    web_workers: int = Field(default=2, ge=1, le=64, alias="KPIBOT_WEB_WORKERS")
+    web_threads: int = Field(default=16, ge=1, le=256, alias="KPIBOT_WEB_THREADS")
+    answer_threads: int = Field(default=8, ge=1, le=256, alias="KPIBOT_ANSWER_THREADS")
+    admins: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="KPIBOT_ADMINS")
+    log_level: str = Field(default="INFO", alias="KPIBOT_LOG_LEVEL")
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _user_ids(cls, value: object) -> object:
+        """``U0123,U0456`` (spaces allowed); only Slack user ids, never names that can change."""
+        if not isinstance(value, str):
+            return value
+        ids = tuple(part.strip() for part in value.split(",") if part.strip())
+        for user_id in ids:
+            if not (user_id[:1] in "UW" and user_id.isalnum() and user_id.isupper()):
+                raise ValueError(f"{user_id!r} is not a Slack user id (like U012ABCDEF)")
+        return ids
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        """Slack's client joins method names onto the base URL, which only works with a final /."""
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("use the Web API base URL, e.g. https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
 
     @field_validator("week_start", mode="before")
     @classmethod
@@ -57,6 +101,39 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def mode(self) -> Mode:
+        return Mode.SOCKET if self.slack_app_token is not None else Mode.HTTP
+
+
+class Mode(StrEnum):
+    """How Slack reaches the bot: a WebSocket it opens (no public URL) or signed HTTP requests."""
+
+    SOCKET = "socket"
+    HTTP = "http"
+
+
+#: Prefixes Slack issues, checked at start-up: a swapped token fails before the first command.
+_PREFIXES = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
+
+
+def require_slack(settings: Settings) -> None:
+    """Refuse to serve without the secrets the mode needs, naming each missing or malformed key."""
+    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
+    if settings.mode is Mode.HTTP:
+        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
+    else:
+        needed["SLACK_APP_TOKEN"] = settings.slack_app_token
+    problems = []
+    for key, secret in needed.items():
+        value = "" if secret is None else secret.get_secret_value().strip()
+        if not value:
+            problems.append(f"{key} is missing (see .env.example)")
+        elif key in _PREFIXES and not value.startswith(_PREFIXES[key]):
+            problems.append(f"{key} must start with {_PREFIXES[key]}")
+    if problems:
+        raise ConfigError("cannot start the bot: " + "; ".join(problems))
 
 
 def load_settings() -> Settings:
