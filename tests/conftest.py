@@ -87,3 +87,15 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         unavailable(f"the shared real data folder is missing ({REAL_DATA})")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """Ten weeks of demo data ending the day before NOW, loaded once for every test reading it."""
+    from kpi import demo
+    from tests.query_data import load
+
+    folder = tmp_path_factory.mktemp("demo")
+    engine = open_store(f"sqlite:///{folder / 'kpibot.db'}")
+    load(engine, demo.generate(NOW.date() - dt.timedelta(days=1), days=70), folder)
+    return engine

@@ -12,24 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from kpi import demo
 from kpi.catalog import BUILTIN, LevelGrowthKpi, UniqueKpi
 from kpi.grammar import parse
 from kpi.query import ask
 from kpi.request import Breakdown, Request
-from tests.query_data import load
+from tests.conftest import NOW
 
-TODAY = dt.date(2026, 11, 23)
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    from kpi.store.engine import open_store
-
-    folder = tmp_path_factory.mktemp("demo")
-    engine = open_store(f"sqlite:///{folder / 'kpibot.db'}")
-    load(engine, demo.generate(TODAY - dt.timedelta(days=1), days=70), folder)
-    return engine
+#: The demo_store fixture (conftest) ends the day before.
+TODAY = NOW.date()
 
 
 @pytest.mark.parametrize("name", BUILTIN.names())
