@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Column, Table
 
-from bot import answer_view, formatting
+from bot import answer_view, formatting, terminal
+from bot.rendering import Message, Renderer
 from bot.settings import Settings, load_settings
 from kpi import demo as demo_data
 from kpi import grammar, query, targets
@@ -178,16 +179,16 @@ def ask(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
 ) -> None:
-    """Answer a KPI question from the store, as text or JSON."""
+    """Answer a KPI question from the store, as text (as in Slack) or JSON."""
     settings = load_settings()
     today = _today(settings, as_of)
     catalog = _catalog(settings)
     parsed = grammar.parse(question, catalog, today, settings.week_start)
     if isinstance(parsed, grammar.HelpCommand):
-        console.print(grammar.GRAMMAR_HELP, markup=False, highlight=False)
+        _print_message(Renderer().help())
         return
     if isinstance(parsed, grammar.ListCommand):
-        kpis()
+        _print_message(Renderer().kpi_list(catalog))
         return
     engine = open_store(settings.database_url)
     answer = query.ask(
@@ -201,7 +202,12 @@ def ask(
     if json_output:
         typer.echo(json.dumps(answer_view.as_json(answer), ensure_ascii=False, indent=2))
     else:
-        console.print(answer_view.as_text(answer), markup=False, highlight=False)
+        _print_message(Renderer().answer(answer, parsed))
+
+
+def _print_message(message: Message) -> None:
+    """Through the Slack templates, so the terminal reads what Slack would show."""
+    console.print(terminal.to_text(message), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,7 @@ def test_every_kpi_and_breakdown_answers(
     assert not any("mixed currencies" in w for w in answer.warnings)
 
 
-def test_cli_json_shape(tmp_path: Path) -> None:
+def test_cli_answers_as_json_and_as_text(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'kpibot.db'}"}
     run = [sys.executable, "-c", "from bot.cli import main; main()"]
     subprocess.run(
@@ -68,6 +69,18 @@ def test_cli_json_shape(tmp_path: Path) -> None:
     assert set(answer["comparison"]) == {"start", "end", "value", "change", "change_pct"}
     assert answer["unit"] == "percent" and 0 < answer["value"] < 0.1
     assert {row["key"]["platform"] for row in answer["breakdown"]} >= {"tiktok", "facebook"}
+    text = subprocess.run(
+        [*run, "ask", "ctr last-week by platform", "--as-of", yesterday.isoformat()],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    value = f"{answer['value'] * 100:.2f}%"
+    assert text.startswith("CTR · ") and f"\n{value}\n" in text, text
+    assert "vs previous week" in text and re.search(r"^tiktok +\d+\.\d\d% +[\d,]+$", text, re.M)
+    assert "```" not in text and "Share in channel" not in text
     bad = subprocess.run(
         [*run, "ask", "crt last-week"],
         env=env,

@@ -1,0 +1,224 @@
+"""Jinja2 templates -> Block Kit messages: one render path for Slack and the terminal.
+
+Each message kind is a template in ``templates/`` that writes the message as JSON. Templates
+escape every dynamic value with the ``slack`` filter and serialise with ``tojson``, so a campaign
+named ``<!channel>`` is shown, never executed. :func:`fit` then holds any rendered message to
+Block Kit's limits, so a long digest degrades instead of being refused by Slack.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot import answer_view
+from kpi.answer import Answer
+from kpi.catalog import Catalog
+from kpi.errors import KpiError
+from kpi.request import Request
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+ACTION_SHARE = "kpi_share"
+ACTION_BY_PLATFORM = "kpi_by_platform"
+ACTION_VS_LAST_YEAR = "kpi_vs_last_year"
+
+# Block Kit limits (docs.slack.dev/reference/block-kit/blocks); slack_sdk checks only some of them.
+MAX_BLOCKS = 50
+SECTION_TEXT = 3000
+MAX_FIELDS = 10
+FIELD_TEXT = 2000
+HEADER_TEXT = 150
+CONTEXT_ELEMENTS = 10
+ACTIONS_ELEMENTS = 25
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+#: Slack cuts the top-level ``text`` past this; a fallback is meant to be far shorter anyway.
+FALLBACK_TEXT = 40_000
+
+ELLIPSIS = "…"
+_FENCE = "```"
+#: Slack user ids (U…, W…) are uppercase letters and digits; nothing else becomes a mention.
+_USER_ID = re.compile(r"[A-Z0-9]+")
+
+
+def escape(text: str) -> str:
+    """Slack decodes only these three entities: HTML escaping would show ``&#39;`` literally."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending in an ellipsis when cut.
+
+    The cut never leaves half an entity (``&am``) or half a mention (``<@U1``), and closes a
+    code block it cut open, so a shortened text still reads as intended.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(ELLIPSIS) - len("\n" + _FENCE)]
+    if cut.rfind("&") > cut.rfind(";"):
+        cut = cut[: cut.rfind("&")]
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    closing = "\n" + _FENCE if cut.count(_FENCE) % 2 else ""
+    return cut + ELLIPSIS + closing
+
+
+def chunks(items: Iterable[str], limit: int) -> list[str]:
+    """Already-escaped lines grouped so that each group, joined by newlines, fits ``limit``.
+
+    Templates use it to split a long table or list over several sections.
+    """
+    groups: list[list[str]] = []
+    size = 0
+    for item in (truncate(item, limit) for item in items):
+        if groups and size + 1 + len(item) <= limit:
+            groups[-1].append(item)
+            size += 1 + len(item)
+        else:
+            groups.append([item])
+            size = len(item)
+    return ["\n".join(group) for group in groups]
+
+
+def _more(hidden: int) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": f"{ELLIPSIS} and {hidden} more"}
+
+
+def _fit_text(element: Mapping[str, Any], limit: int) -> dict[str, Any]:
+    return {**element, "text": truncate(element["text"], limit)}
+
+
+def _fit_block(block: dict[str, Any]) -> dict[str, Any] | None:
+    """One block within its own limits; ``None`` when nothing valid is left of it."""
+    kind = block.get("type")
+    if kind == "header":
+        block["text"] = _fit_text(block["text"], HEADER_TEXT)
+    elif kind == "section":
+        if "text" in block:
+            block["text"] = _fit_text(block["text"], SECTION_TEXT)
+        fields = [_fit_text(field, FIELD_TEXT) for field in block.get("fields", ())]
+        if len(fields) > MAX_FIELDS:
+            fields = [*fields[: MAX_FIELDS - 1], _more(len(fields) - MAX_FIELDS + 1)]
+        if fields:
+            block["fields"] = fields
+    elif kind == "context":
+        elements = [
+            _fit_text(element, SECTION_TEXT) if "text" in element else element
+            for element in block["elements"]
+        ]
+        if len(elements) > CONTEXT_ELEMENTS:
+            hidden = len(elements) - CONTEXT_ELEMENTS + 1
+            elements = [*elements[: CONTEXT_ELEMENTS - 1], _more(hidden)]
+        block["elements"] = elements
+    elif kind == "actions":
+        # A cut value would reach the action handler corrupted: such a button is dropped.
+        buttons = [
+            {**element, "text": _fit_text(element["text"], BUTTON_TEXT)}
+            if element.get("type") == "button"
+            else element
+            for element in block["elements"]
+            if len(element.get("value", "")) <= BUTTON_VALUE
+        ][:ACTIONS_ELEMENTS]
+        if not buttons:
+            return None
+        block["elements"] = buttons
+    return block
+
+
+def fit(blocks: Sequence[Mapping[str, Any]], text: str) -> tuple[tuple[dict[str, Any], ...], str]:
+    """Any message held to Block Kit's limits: texts cut with an ellipsis, extras summarised.
+
+    Templates degrade where it reads well (a table says "… and 12 more"); this is the guard that
+    makes sure no message, such as a digest of many KPIs, is ever refused by Slack.
+    """
+    fitted = [
+        block
+        for block in (_fit_block(copy.deepcopy(dict(block))) for block in blocks)
+        if block is not None
+    ]
+    if len(fitted) > MAX_BLOCKS:
+        hidden = len(fitted) - MAX_BLOCKS + 1
+        fitted = [*fitted[: MAX_BLOCKS - 1], {"type": "context", "elements": [_more(hidden)]}]
+    return tuple(fitted), truncate(text, FALLBACK_TEXT)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered message: what ``chat.postMessage``/``respond`` take, and the terminal prints."""
+
+    text: str
+    blocks: tuple[dict[str, Any], ...]
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": list(self.blocks)}
+
+
+class Renderer:
+    """Renders each message kind from its template; ``render`` serves kinds added later."""
+
+    def __init__(self, templates: Path = DEFAULT_TEMPLATES) -> None:
+        # S701 does not apply: Jinja's autoescape is HTML escaping, wrong for Slack (it shows
+        # &#39; literally). Templates escape each value with the `slack` filter and build JSON
+        # with `tojson` instead.
+        self._env = Environment(
+            loader=FileSystemLoader(templates),
+            autoescape=False,  # noqa: S701
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.do"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._env.filters["slack"] = escape
+        self._env.filters["chunks"] = chunks
+        self._env.globals.update(
+            SECTION_TEXT=SECTION_TEXT,
+            ACTION_SHARE=ACTION_SHARE,
+            ACTION_BY_PLATFORM=ACTION_BY_PLATFORM,
+            ACTION_VS_LAST_YEAR=ACTION_VS_LAST_YEAR,
+        )
+
+    def render(self, kind: str, **context: Any) -> Message:
+        """The message of ``templates/<kind>.json.j2``, within Block Kit's limits."""
+        raw = self._env.get_template(f"{kind}.json.j2").render(**context)
+        message = json.loads(raw)
+        blocks, text = fit(message["blocks"], message["text"])
+        return Message(text, blocks)
+
+    def answer(
+        self,
+        answer: Answer,
+        request: Request,
+        *,
+        button_value: str | None = None,
+        shared_by: str | None = None,
+    ) -> Message:
+        """``shared_by`` becomes a mention only if it is a user id; anything else is text."""
+        sharer_id = shared_by if shared_by and _USER_ID.fullmatch(shared_by) else None
+        return self.render(
+            "answer",
+            view=answer_view.answer_view(answer, request),
+            button_value=button_value,
+            sharer_id=sharer_id,
+            sharer_name=None if sharer_id else shared_by,
+        )
+
+    def help(self) -> Message:
+        return self.render("help", view=answer_view.help_view())
+
+    def kpi_list(self, catalog: Catalog) -> Message:
+        return self.render("list", view=answer_view.list_view(catalog))
+
+    def error(self, error: KpiError) -> Message:
+        return self.render("error", view=answer_view.error_view(error))
+
+    def failure(self, reference: str) -> Message:
+        """Only the reference: a traceback would leak internals and help nobody in Slack."""
+        return self.render("failure", reference=reference)
