@@ -14,9 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Column, Table
 
-from bot import answer_view, formatting, terminal
+from bot import answer_view, formatting, logs, terminal
 from bot.rendering import Message, Renderer
+from bot.serve import serve as serve_bot
 from bot.settings import Settings, load_settings
+from bot.showcase import round_trip
 from kpi import demo as demo_data
 from kpi import grammar, query, targets
 from kpi.catalog import Catalog, load_catalog
@@ -31,7 +33,7 @@ app = typer.Typer(
     help="kpibot: marketing KPIs from your own exports, in Slack.", no_args_is_help=True
 )
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # a located error stays one greppable line
 
 PROGRESS_MIN_LINES = 50_000
 
@@ -155,6 +157,7 @@ def demo(
         "Campaigns built to miss typical targets: " + ", ".join(demo_data.MISSING_TARGET_CAMPAIGNS),
         highlight=False,
     )
+    _show_round_trip(settings)
     console.print(
         "Try next:\n"
         '  kpibot ask "ctr last-week by platform"   a question, as in Slack\n'
@@ -162,9 +165,27 @@ def demo(
         "  kpibot kpis                         the KPI catalog\n"
         "  kpibot sources                      the exports kpibot can import\n"
         "  kpibot ingest your-export.csv       import a platform export (re-importing is safe)\n"
-        "  kpibot ingest file.csv --dry-run    check a file without writing anything",
+        "  kpibot ingest file.csv --dry-run    check a file without writing anything\n"
+        "  kpibot serve                        the Slack bot (see README: Slack set-up)",
         highlight=False,
     )
+
+
+def _show_round_trip(settings: Settings) -> None:
+    """The real Slack path, shown without a workspace: stand-in, served bot, signed command."""
+    console.print("\nSlack, end to end (local Slack stand-in, `kpibot serve` in HTTP mode):")
+    trip = round_trip(settings)
+    console.print(
+        f"  /kpi {trip.question}  -> signed POST /slack/events: HTTP {trip.status}, "
+        f"acked in {trip.ack_ms:.0f} ms, answer at the response_url after {trip.answer_ms:.0f} ms",
+        highlight=False,
+        markup=False,
+    )
+    console.print("  The bot posted:", highlight=False)
+    message = Message(trip.posted.get("text", ""), tuple(trip.posted.get("blocks", ())))
+    for line in terminal.to_text(message).splitlines():
+        console.print(f"  | {line}", highlight=False, markup=False)
+    console.print()
 
 
 def _catalog(settings: Settings) -> Catalog:
@@ -286,6 +307,14 @@ def targets_seed(path: Annotated[Path, typer.Argument(help="A targets.toml file.
     for target in targets.read_seed(path, catalog):
         target_id = targets.save(engine, target, now=_now(settings))
         console.print(f"target {target_id}: {_describe(target, catalog)}", highlight=False)
+
+
+@app.command()
+def serve() -> None:
+    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT."""
+    settings = load_settings()
+    logs.configure(settings.log_level)
+    serve_bot(settings)
 
 
 def _today(settings: Settings, as_of: str | None) -> dt.date:

@@ -22,11 +22,17 @@ _SECRETS = (
     re.compile(r"https://hooks\.slack\.com/[^\s'\"&]+"),
     re.compile(r"(response_url[\"']?\s*[:=]\s*[\"']?)[^\s'\"&,}]+"),
 )
+#: Loggers that only ever talk about response_urls (Slack's WebhookClient, which Bolt's
+#: ``respond`` uses too): every URL they log is a secret, whatever its host.
+_WEBHOOK_LOGGERS = ("slack_sdk.webhook", "slack_bolt.context.respond")
+_URL = re.compile(r"https?://[^\s'\",}]+")
 REDACTED = "[redacted]"
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 
 
-def redact(text: str) -> str:
+def redact(text: str, logger_name: str = "") -> str:
+    if logger_name.startswith(_WEBHOOK_LOGGERS):
+        text = _URL.sub(REDACTED, text)
     for pattern in _SECRETS:
         text = pattern.sub(
             lambda match: (match.group(1) if match.re.groups else "") + REDACTED, text
@@ -38,7 +44,7 @@ def _redacting_factory(base: Any) -> Any:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record: logging.LogRecord = base(*args, **kwargs)
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = redact(message, record.name)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info and record.exc_info[0] is not None:

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     admins: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="KPIBOT_ADMINS")
     log_level: str = Field(default="INFO", alias="KPIBOT_LOG_LEVEL")
 
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``SLACK_APP_TOKEN=`` as copied from .env.example means "not set", not Socket Mode."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("admins", mode="before")
     @classmethod
     def _user_ids(cls, value: object) -> object:

@@ -14,6 +14,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from bot.cli import app
+from kpi import grammar
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 runner = CliRunner()
@@ -126,3 +127,10 @@ def test_kpis_lists_the_catalog_and_a_bad_kpis_file_is_refused(tmp_path: Path) -
     )
     assert result.returncode == 1
     assert "kpis.toml" in result.stderr and "cpe" in result.stderr
+
+
+def test_every_slash_subcommand_is_documented_in_the_readme() -> None:
+    readme = README.read_text(encoding="utf-8")
+    english = [word for word in grammar._COMMANDS if word not in {"aide", "liste"}]
+    for word in english:
+        assert f"`/kpi {word}" in readme, f"`/kpi {word}` is not in README.md"

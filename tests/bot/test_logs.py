@@ -55,3 +55,9 @@ def test_every_logger_is_redacted_including_arguments_and_tracebacks(
     text = caplog.text + "".join(record.exc_text or "" for record in caplog.records)
     assert "SECRETSECRET" not in text
     assert text.count(REDACTED) >= 2
+
+
+def test_webhook_loggers_never_show_a_url() -> None:
+    line = "Sending a request - url: http://127.0.0.1:5000/response/abc, body: {}"
+    assert "127.0.0.1" not in redact(line, "slack_sdk.webhook.client")
+    assert "127.0.0.1" in redact(line, "kpibot.app")  # other loggers may name local URLs

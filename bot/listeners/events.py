@@ -1,0 +1,18 @@
+"""Events: the Home tab shows how to ask, so people discover the grammar without typing help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.services import Services
+
+
+def handle_home_opened(event: dict[str, Any], client: WebClient, services: Services) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    help_message = services.renderer.help()
+    client.views_publish(
+        user_id=event["user"], view={"type": "home", "blocks": list(help_message.blocks)}
+    )
