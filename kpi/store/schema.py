@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -139,4 +140,61 @@ rollup_month = Table(
     *(Column(m.value, Float) for m in MEASURES if m in ADDITIVE),
     PrimaryKeyConstraint("month", "series_id", "import_id", name="pk_rollup_month"),
     sqlite_with_rowid=False,
+)
+
+#: Digest subscriptions, one per channel: the rows the scheduler builds its digest jobs from
+#: (see migration 0006). ``schedule`` is ``kpi.schedules.Schedule.to_text()``; ``kpis`` a comma
+#: list (empty: the configured default); ``scope`` the JSON filters, as for targets.
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(40), nullable=False, unique=True),
+    Column("schedule", String(40), nullable=False),
+    Column("kpis", Text, nullable=False, server_default=text("''")),
+    Column("scope", Text, nullable=False, server_default=text("''")),
+    Column("created_by", String(40)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: The delivery ledger: every digest, alert and resolution is claimed here before it is posted.
+#: The unique key is what makes a post happen once across retries, restarts and replicas; the
+#: message is stored with the claim so that a delivery interrupted after its claim is posted
+#: later exactly as it was rendered.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("subject_id", Integer, nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("period", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("attachment", LargeBinary),
+    Column("parent_id", Integer, ForeignKey("deliveries.id")),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(80), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("error", Text),
+    Column("ts", String(40)),
+    Column("posted_at", DateTime(timezone=True)),
+    UniqueConstraint("kind", "subject_id", "channel", "period", name="uq_deliveries"),
+    Index("ix_deliveries_status", "status", "claimed_at"),
+)
+
+#: Where each target's alerting stands: the last period judged, the open miss (its first alert,
+#: whose thread gets "back on target"), snooze and acknowledgement.
+target_states = Table(
+    "target_states",
+    metadata,
+    Column("target_id", Integer, ForeignKey("targets.id", ondelete="CASCADE"), primary_key=True),
+    Column("state", String(12), nullable=False),
+    Column("period", String(40), nullable=False),
+    Column("evaluated_at", DateTime(timezone=True), nullable=False),
+    Column("value", Float),
+    Column("episode_alert_id", Integer, ForeignKey("deliveries.id")),
+    Column("snoozed_until", DateTime(timezone=True)),
+    Column("acknowledged_by", String(40)),
+    Column("acknowledged_at", DateTime(timezone=True)),
 )
