@@ -6,6 +6,7 @@ never later as a silent default.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -39,6 +40,38 @@ class Settings(BaseSettings):
     answer_threads: int = Field(default=8, ge=1, le=256, alias="KPIBOT_ANSWER_THREADS")
     admins: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="KPIBOT_ADMINS")
     log_level: str = Field(default="INFO", alias="KPIBOT_LOG_LEVEL")
+
+    scheduler_enabled: bool = Field(default=True, alias="KPIBOT_SCHEDULER")
+    misfire_grace: dt.timedelta = Field(default=dt.timedelta(hours=6), alias="KPIBOT_MISFIRE_GRACE")
+    data_lag: dt.timedelta = Field(default=dt.timedelta(days=1), alias="KPIBOT_DATA_LAG")
+    digest_kpis: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("spend", "ctr", "cpc", "conversions", "roas"), alias="KPIBOT_DIGEST_KPIS"
+    )
+
+    @field_validator("misfire_grace", "data_lag", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        """``6h``, ``90m``, ``1d``, ``30s`` or plain seconds: how people write delays in .env."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower()
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+        number, unit = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1)
+        try:
+            seconds = float(number) * unit
+        except ValueError:
+            raise ValueError("use a duration like 6h, 90m, 1d or 30s") from None
+        if seconds < 0:
+            raise ValueError("a duration cannot be negative")
+        return dt.timedelta(seconds=seconds)
+
+    @field_validator("digest_kpis", mode="before")
+    @classmethod
+    def _kpi_names(cls, value: object) -> object:
+        """A comma list; the names are checked against the catalog when the bot starts."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod

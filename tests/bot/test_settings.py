@@ -18,6 +18,9 @@ SLACK_KEYS = (
     "KPIBOT_ADMINS",
     "PORT",
     "KPIBOT_LOG_LEVEL",
+    "KPIBOT_MISFIRE_GRACE",
+    "KPIBOT_DATA_LAG",
+    "KPIBOT_DIGEST_KPIS",
 )
 
 
@@ -105,3 +108,25 @@ def test_every_setting_is_documented_in_env_example() -> None:
     }
     missing = {field.alias for field in Settings.model_fields.values()} - documented
     assert not missing, f"undocumented in .env.example: {sorted(str(key) for key in missing)}"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("6h", 21600), ("90m", 5400), ("1d", 86400), ("30s", 30), ("45", 45)]
+)
+def test_durations_read_as_people_write_them(
+    monkeypatch: pytest.MonkeyPatch, text: str, seconds: int
+) -> None:
+    monkeypatch.setenv("KPIBOT_MISFIRE_GRACE", text)
+    assert load_settings().misfire_grace.total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "-1h", "h"])
+def test_bad_durations_name_their_key(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("KPIBOT_DATA_LAG", text)
+    with pytest.raises(ConfigError, match="KPIBOT_DATA_LAG"):
+        load_settings()
+
+
+def test_digest_kpis_are_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPIBOT_DIGEST_KPIS", "ctr, roas")
+    assert load_settings().digest_kpis == ("ctr", "roas")

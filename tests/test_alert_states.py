@@ -1,0 +1,79 @@
+"""The alerting policy (one alert per episode, follow-ups, resolution, no data) and its rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Engine
+
+from kpi import alert_states, targets
+from kpi.alert_states import Action, AlertState, decide
+from kpi.answer import TargetState
+from kpi.targets import Target, TargetGrain
+
+NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+MET, MISSED, NO_DATA, LOW = (
+    TargetState.MET,
+    TargetState.MISSED,
+    TargetState.NO_DATA,
+    TargetState.LOW_VOLUME,
+)
+
+
+def _state(state: TargetState, **fields: object) -> AlertState:
+    return AlertState(1, state, "2026-11-09..2026-11-15", NOW - dt.timedelta(days=7), **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("previous", "state", "action"),
+    [
+        (None, MISSED, Action.ALERT),
+        (None, MET, Action.NOTHING),
+        (None, NO_DATA, Action.NO_DATA),
+        (None, LOW, Action.NOTHING),
+        (_state(MET), MISSED, Action.ALERT),
+        (_state(MISSED, episode_alert_id=7), MISSED, Action.STILL_MISSING),
+        (_state(MISSED, episode_alert_id=7, acknowledged_by="U1"), MISSED, Action.NOTHING),
+        (
+            _state(MISSED, episode_alert_id=7, snoozed_until=NOW + dt.timedelta(hours=1)),
+            MISSED,
+            Action.NOTHING,
+        ),
+        (
+            _state(MISSED, episode_alert_id=7, snoozed_until=NOW - dt.timedelta(hours=1)),
+            MISSED,
+            Action.STILL_MISSING,
+        ),
+        (_state(MET, snoozed_until=NOW + dt.timedelta(days=1)), MISSED, Action.NOTHING),
+        (_state(MISSED, episode_alert_id=7), MET, Action.RESOLVED),
+        (_state(MISSED, episode_alert_id=7, acknowledged_by="U1"), MET, Action.RESOLVED),
+        (_state(MISSED, episode_alert_id=7), NO_DATA, Action.NO_DATA),
+        (_state(NO_DATA), NO_DATA, Action.NOTHING),
+        (_state(NO_DATA, episode_alert_id=7), MISSED, Action.STILL_MISSING),
+        (_state(MISSED, episode_alert_id=7), LOW, Action.NOTHING),
+    ],
+)
+def test_policy(previous: AlertState | None, state: TargetState, action: Action) -> None:
+    assert decide(previous, state, NOW) is action
+
+
+def test_rows_round_trip_and_go_with_their_target(engine: Engine) -> None:
+    target_id = targets.save(
+        engine, Target("ctr", ">=", 0.01, TargetGrain.WEEK, channel="C1"), now=NOW
+    )
+    assert alert_states.load(engine) == {}
+    assert not alert_states.snooze(engine, target_id, NOW)
+    first = AlertState(
+        target_id, MISSED, "2026-11-16..2026-11-22", NOW, 0.008, episode_alert_id=None
+    )
+    alert_states.record(engine, first)
+    assert alert_states.load(engine) == {target_id: first}
+    until = NOW + dt.timedelta(days=7)
+    assert alert_states.snooze(engine, target_id, until)
+    assert alert_states.acknowledge(engine, target_id, "U0ALICE", NOW)
+    stored = alert_states.load(engine)[target_id]
+    assert stored.snoozed_until == until and stored.acknowledged_by == "U0ALICE"
+    assert stored.snoozed(NOW) and not stored.snoozed(until)
+    targets.remove(engine, target_id)
+    assert alert_states.load(engine) == {}
