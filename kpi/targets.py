@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import operator
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -107,7 +108,9 @@ def parse_threshold(kpi: Kpi, text: str) -> float:
     try:
         number = float(cleaned)
     except ValueError:
-        raise TargetError(f"{text!r} is not a threshold (e.g. 1.2%, 0.80, 3x)") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise TargetError(f"{text!r} is not a threshold (e.g. 1.2%, 0.80, 3x)")
     if percent and kpi.unit is not Unit.PERCENT:
         raise TargetError(f"{kpi.name} is not a percentage; write the threshold without %")
     return number / 100 if kpi.unit is Unit.PERCENT else number

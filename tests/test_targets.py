@@ -47,8 +47,9 @@ def test_thresholds_are_read_in_the_kpi_unit(kpi: str, text: str, expected: floa
 
 
 def test_bad_thresholds_say_what_to_write() -> None:
-    with pytest.raises(TargetError, match="not a threshold"):
-        parse_threshold(BUILTIN["ctr"], "lots")
+    for text in ("lots", "nan", "inf", "1e999", "-inf%"):
+        with pytest.raises(TargetError, match="not a threshold"):
+            parse_threshold(BUILTIN["ctr"], text)
     with pytest.raises(TargetError, match="not a percentage"):
         parse_threshold(BUILTIN["clicks"], "5%")
 
