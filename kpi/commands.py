@@ -25,15 +25,7 @@ from typing import ClassVar, TypeAlias
 
 from kpi.catalog import Catalog, UnknownKpiError, normalize
 from kpi.dimensions import PLATFORMS, Dimension, normalise_platform
-from kpi.grammar import (
-    GrammarError,
-    _channel,
-    _checked_tokens,
-    _Kind,
-    _kpi,
-    _Parser,
-    _Token,
-)
+from kpi.grammar import GrammarError, Parser, Token, TokenKind, channel_of, kpi_named, tokenize
 from kpi.request import Filters
 from kpi.schedules import (
     SCHEDULE_SUGGESTIONS,
@@ -199,20 +191,20 @@ alerts                       the KPIs that are off target
   supprimer, tester, indicateurs (kpis), quotidien, hebdo, mensuel, lundi...dimanche, 9h30"""
 
 
-class _Reader(_Parser):
+class _Reader(Parser):
     """The question grammar's parser (filters, targets), plus the subcommands' own words."""
 
-    def __init__(self, tokens: list[_Token], catalog: Catalog, week_start: int) -> None:
+    def __init__(self, tokens: list[Token], catalog: Catalog, week_start: int) -> None:
         super().__init__(tokens, catalog, date.min, week_start)
 
     def command(self) -> Command:
-        group_token = self._take()
+        group_token = self.take()
         assert group_token is not None
         group = _GROUPS[normalize(group_token.text)]
-        if group == "alerts" and self._peek() is None:
+        if group == "alerts" and self.peek() is None:
             return AlertsList()
         actions = _ACTIONS[group]
-        action_token = self._take()
+        action_token = self.take()
         if action_token is None:
             names = ", ".join(dict.fromkeys(actions.values()))
             problem = f"{group_token.text!r} needs one of {names}, e.g. {_EXAMPLES[group]}"
@@ -249,21 +241,13 @@ class _Reader(_Parser):
         }
         return listing[group]
 
-    def _word(self) -> _Token | None:
-        """The next token, which must be a word."""
-        token = self._take()
-        if token is not None and token.kind is not _Kind.WORD:
-            message = f"unexpected {token.text!r} at character {token.position}"
-            raise GrammarError(message, token.text)
-        return token
-
     def _nothing_after(self, phrase: str) -> None:
-        token = self._peek()
+        token = self.peek()
         if token is not None:
             raise GrammarError(f"{phrase!r} takes nothing after it", token.text)
 
     def _optional_channel(self, phrase: str) -> str | None:
-        token = self._word()
+        token = self.word()
         if token is None:
             return None
         if not _is_channel(token.text):
@@ -282,15 +266,15 @@ class _Reader(_Parser):
         channel: tuple[str, str] | None = None
         schedule: tuple[str, Schedule] | None = None
         kpis: list[str] = []
-        while (token := self._word()) is not None:
+        while (token := self.word()) is not None:
             key = normalize(token.text)
             if key in _KPIS_WORDS:
-                if self._peek_kind(_Kind.EQUALS):
-                    self._take()
+                if self.next_is(TokenKind.EQUALS):
+                    self.take()
                 kpis += self._kpi_names(token.text)
-            elif self._peek_kind(_Kind.EQUALS):
-                self._take()
-                self._filter(token.text, key)
+            elif self.next_is(TokenKind.EQUALS):
+                self.take()
+                self.add_filter(token.text, key)
             elif _is_channel(token.text):
                 if channel is not None:
                     problem = f"two channels, {channel[0]!r} and {token.text!r}: keep one"
@@ -302,57 +286,57 @@ class _Reader(_Parser):
                 if schedule is not None:
                     problem = f"two schedules, {schedule[0]!r} and {phrase_words!r}: keep one"
                     raise GrammarError(problem, token.text)
-                schedule = phrase_words, parse_schedule(words, self._week_start)
+                schedule = phrase_words, parse_schedule(words, self.week_start)
             elif normalise_platform(token.text) in PLATFORMS:
-                self._platforms(token.text)
+                self.add_platforms(token.text)
             elif is_schedule_part(token.text) and schedule is not None:
                 together = f"{schedule[0]} {token.text}"
                 problem = f"{token.text!r} belongs with {schedule[0]!r}: write them together"
                 raise GrammarError(problem, token.text, (together,))
             elif is_schedule_part(token.text):
                 problem = f"a schedule starts with daily, weekly or monthly ({token.text!r})"
-                raise GrammarError(problem, token.text, _weekly(token.text, self._week_start))
+                raise GrammarError(problem, token.text, _weekly(token.text, self.week_start))
             else:
                 close = difflib.get_close_matches(key, _DIGEST_WORDS)
                 suggestions = tuple(dict.fromkeys(_DIGEST_WORDS[word] for word in close))
                 raise GrammarError(f"unknown word {token.text!r}", token.text, suggestions)
         if channel is None:
             raise GrammarError(f"which channel? e.g. {phrase} #marketing", phrase)
-        chosen = schedule[1] if schedule else parse_schedule(["weekly"], self._week_start)
-        return DigestOn(channel[1], chosen, tuple(dict.fromkeys(kpis)), self._filter_tuple())
+        chosen = schedule[1] if schedule else parse_schedule(["weekly"], self.week_start)
+        return DigestOn(channel[1], chosen, tuple(dict.fromkeys(kpis)), self.filters())
 
     def _schedule_words(self, first: str) -> list[str]:
         """The cadence and the words after it that belong to it (typos included)."""
         words = [first]
-        while (token := self._peek()) is not None and token.kind is _Kind.WORD:
+        while (token := self.peek()) is not None and token.kind is TokenKind.WORD:
             if not is_schedule_part(token.text):
                 break
             words.append(token.text)
-            self._take()
+            self.take()
         return words
 
     def _kpi_names(self, word: str) -> list[str]:
         names = []
-        for name in self._values(self._value(word, "KPI names, e.g. kpis ctr,cpc")):
+        for name in self.values_from(self.value_after(word, "KPI names, e.g. kpis ctr,cpc")):
             try:
-                names.append(self._catalog[name].name)
+                names.append(self.catalog[name].name)
             except UnknownKpiError as exc:
                 hint = "" if exc.suggestions else " (/kpi list shows them all)"
                 raise GrammarError(f"unknown KPI {name!r}{hint}", name, exc.suggestions) from None
         return names
 
     def _target(self, phrase: str) -> Target:
-        token = self._word()
+        token = self.word()
         if token is None:
             problem = f"{phrase!r} needs a target, e.g. {phrase} ctr >= 1.2% weekly"
             raise GrammarError(problem, phrase)
-        target = self.target(_kpi(token, self._catalog))
+        target = self.target(kpi_named(token, self.catalog))
         if target.channel is not None:
             _check_channel(target.channel, target.channel)
         return target
 
     def _target_id(self, phrase: str) -> int:
-        token = self._word()
+        token = self.word()
         if token is None:
             raise GrammarError(f"which target? e.g. {phrase} 3 (see /kpi target list)", phrase)
         digits = token.text.removeprefix("#")
@@ -376,8 +360,8 @@ def _is_channel(word: str) -> bool:
 
 
 def _checked_channel(word: str) -> str:
-    """The channel of ``#name`` or ``<#C024BE7LR|name>`` (see :func:`kpi.grammar._channel`)."""
-    return _check_channel(_channel(word), word)
+    """The channel of ``#name`` or ``<#C024BE7LR|name>`` (see :func:`kpi.grammar.channel_of`)."""
+    return _check_channel(channel_of(word), word)
 
 
 def _check_channel(channel: str, word: str) -> str:
@@ -398,5 +382,4 @@ def parse_command(text: str, catalog: Catalog, week_start: int = 0) -> Command |
     first = text.split(maxsplit=1)
     if not first or normalize(first[0]) not in _GROUPS:
         return None
-    _plain, tokens = _checked_tokens(text)
-    return _Reader(tokens, catalog, week_start).command()
+    return _Reader(tokenize(text), catalog, week_start).command()

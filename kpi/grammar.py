@@ -27,6 +27,10 @@ The tokenizer is a single walk over the characters, with no regular expression o
 and the parser a single pass over the tokens: time is linear in the input, which is capped at
 :data:`MAX_LENGTH` characters anyway. Every refusal is a :class:`GrammarError` naming the word and,
 where one is close, what the user probably meant.
+
+The subcommands of :mod:`kpi.commands` are read with the same pieces, so quoting, filters, channels
+and target specs mean the same in both: :func:`tokenize`, :class:`Token` and :class:`TokenKind`,
+:class:`Parser` (subclassed there), :func:`kpi_named` and :func:`channel_of`. The rest is private.
 """
 
 from __future__ import annotations
@@ -171,7 +175,9 @@ Examples:
 {chr(10).join(f"  {example}" for example in EXAMPLES)}"""
 
 
-class _Kind(Enum):
+class TokenKind(Enum):
+    """What a :class:`Token` is: only ``=`` and ``,`` are symbols, everything else is a word."""
+
     WORD = "word"
     """A word, or a quoted value (quotes stripped)."""
     EQUALS = "="
@@ -179,17 +185,37 @@ class _Kind(Enum):
 
 
 @dataclass(frozen=True)
-class _Token:
+class Token:
+    """One token of :func:`tokenize`, with its position so that refusals can point at it."""
+
     text: str
-    kind: _Kind
+    kind: TokenKind
     position: int
     """1-based character position, as a user counts."""
 
 
-_SYMBOLS = {"=": _Kind.EQUALS, ",": _Kind.COMMA}
+_SYMBOLS = {"=": TokenKind.EQUALS, ",": TokenKind.COMMA}
 _DOUBLE, _SINGLE = '"\u201c\u201d', "'\u2018\u2019"
 #: Each opening quote and the quotes that may close it: phones turn one into another.
 _QUOTES = {**dict.fromkeys(_DOUBLE, _DOUBLE), **dict.fromkeys(_SINGLE, _SINGLE)}
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of one line of ``/kpi`` or ``kpibot ask``, questions and subcommands alike.
+
+    Slack's escaping is undone first and the length checked on what the user typed (see the
+    module docstring), so every reader of a line sees the same tokens and the same refusals.
+    Raises :class:`GrammarError` for text over :data:`MAX_LENGTH` or an unterminated quote.
+    """
+    return _tokenize(_plain(text))
+
+
+def _plain(text: str) -> str:
+    """The text as typed: Slack's escapes undone, and at most :data:`MAX_LENGTH` characters."""
+    plain = _unescape_slack(text)
+    if len(plain) > MAX_LENGTH:
+        raise GrammarError(f"a command has at most {MAX_LENGTH} characters, not {len(plain)}")
+    return plain
 
 
 def _unescape_slack(text: str) -> str:
@@ -201,15 +227,15 @@ def _ends_token(text: str, at: int) -> bool:
     return at == len(text) or text[at].isspace() or text[at] in _SYMBOLS
 
 
-def _tokenize(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
+def _tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
     at = 0
     while at < len(text):
         char = text[at]
         if char.isspace():
             at += 1
         elif char in _SYMBOLS:
-            tokens.append(_Token(char, _SYMBOLS[char], at + 1))
+            tokens.append(Token(char, _SYMBOLS[char], at + 1))
             at += 1
         elif char in _QUOTES:
             end = at + 1
@@ -219,13 +245,13 @@ def _tokenize(text: str) -> list[_Token]:
                 end += 1
             if end == len(text):
                 raise GrammarError(f"unterminated quote at character {at + 1}", text[at:])
-            tokens.append(_Token(text[at + 1 : end], _Kind.WORD, at + 1))
+            tokens.append(Token(text[at + 1 : end], TokenKind.WORD, at + 1))
             at = end + 1
         else:
             start = at
             while not _ends_token(text, at):
                 at += 1
-            tokens.append(_Token(text[start:at], _Kind.WORD, start + 1))
+            tokens.append(Token(text[start:at], TokenKind.WORD, start + 1))
     return tokens
 
 
@@ -240,55 +266,81 @@ def _filter_value(dimension: Dimension, value: str) -> str:
     return value
 
 
-class _Parser:
-    """One pass over the tokens after the KPI; each part of the grammar has one method."""
+class Parser:
+    """One pass over the tokens after the KPI; each part of the grammar has one method.
 
-    def __init__(self, tokens: list[_Token], catalog: Catalog, today: date, week_start: int):
+    :meth:`request` reads a question and :meth:`target` a target spec. The reading steps are
+    public so that another grammar (the subcommands of :mod:`kpi.commands`) can subclass this one
+    and read filters, platforms and targets with the very same rules and refusals: filters
+    collect into one set per dimension (see :meth:`filters`), whichever method added them.
+    """
+
+    def __init__(self, tokens: list[Token], catalog: Catalog, today: date, week_start: int):
         self._tokens = tokens
         self._at = 0
-        self._catalog = catalog
+        self.catalog = catalog
+        """The KPIs a word may name."""
         self._today = today
-        self._week_start = week_start
+        self.week_start = week_start
+        """The first day of a week, 0 = Monday, as :func:`kpi.periods.resolve` takes it."""
         # Each part remembers the words that set it, to name both when it is given twice.
         self._period: tuple[str, Period] | None = None
         self._comparison: tuple[str, ComparisonKind, Period | None] | None = None
         self._breakdown: tuple[str, Breakdown] | None = None
         self._filters: dict[Dimension, set[str]] = {}
 
-    def _peek(self) -> _Token | None:
+    def peek(self) -> Token | None:
+        """The next token, left in place; None at the end."""
         return self._tokens[self._at] if self._at < len(self._tokens) else None
 
-    def _take(self) -> _Token | None:
-        token = self._peek()
+    def next_is(self, kind: TokenKind) -> bool:
+        """Whether the next token is of ``kind``, e.g. the ``=`` that makes a word a filter key."""
+        token = self.peek()
+        return token is not None and token.kind is kind
+
+    def take(self) -> Token | None:
+        """The next token, consumed; None at the end."""
+        token = self.peek()
         if token is not None:
             self._at += 1
         return token
 
-    def _value(self, after: str, what: str = "a value", suggestions: Sequence[str] = ()) -> str:
-        token = self._take()
-        if token is None or token.kind is not _Kind.WORD:
+    def word(self) -> Token | None:
+        """The next token, consumed; None at the end, and a refusal for a stray ``=`` or ``,``."""
+        token = self.take()
+        if token is not None and token.kind is not TokenKind.WORD:
+            message = f"unexpected {token.text!r} at character {token.position}"
+            raise GrammarError(message, token.text)
+        return token
+
+    def value_after(
+        self, after: str, what: str = "a value", suggestions: Sequence[str] = ()
+    ) -> str:
+        """The word that ``after`` needs (``by`` a breakdown, ``platform=`` a value...).
+
+        The refusal names ``after``, not what came instead, since the missing part is the problem.
+        """
+        token = self.take()
+        if token is None or token.kind is not TokenKind.WORD:
             raise GrammarError(f"{after!r} needs {what} after it", after, suggestions)
         return token.text
 
-    def _values(self, first: str) -> list[str]:
-        """``first`` and the values that follow it after commas."""
+    def values_from(self, first: str) -> list[str]:
+        """``first`` and the values that follow it after commas: ``instagram,tiktok``."""
         values = [first]
-        while (token := self._peek()) is not None and token.kind is _Kind.COMMA:
-            self._take()
-            values.append(self._value(","))
+        while self.next_is(TokenKind.COMMA):
+            self.take()
+            values.append(self.value_after(","))
         return values
 
     def request(self, kpi: Kpi, text: str) -> Request:
+        """The rest of a question about ``kpi``; ``text`` is kept in the request as asked."""
         after_filter = False  # then an unknown word is most likely the rest of an unquoted value
-        while (token := self._take()) is not None:
-            if token.kind is not _Kind.WORD:
-                message = f"unexpected {token.text!r} at character {token.position}"
-                raise GrammarError(message, token.text)
-            follower = self._peek()
+        while (token := self.word()) is not None:
             key = normalize(token.text)
-            if follower is not None and follower.kind is _Kind.EQUALS:
-                self._take()
-                self._filter(token.text, key)
+            if self.next_is(TokenKind.EQUALS):
+                self.take()
+                self.add_filter(token.text, key)
                 after_filter = True
                 continue
             if key in _VS:
@@ -298,8 +350,8 @@ class _Parser:
             elif is_period_word(token.text):
                 self._set_period(token.text)
             elif normalise_platform(token.text) in PLATFORMS:
-                self._platforms(token.text)
-            elif token.text in self._catalog:
+                self.add_platforms(token.text)
+            elif token.text in self.catalog:
                 message = f"one KPI per question: {token.text!r} is a second one"
                 raise GrammarError(message, token.text)
             else:
@@ -312,11 +364,11 @@ class _Parser:
     def _read_period(self, word: str) -> tuple[str, Period]:
         """The words and window of a period; ``since``/``depuis`` takes the next word too."""
         try:
-            follower = self._peek()
-            if normalize(word) in SINCE_WORDS and follower and follower.kind is _Kind.WORD:
-                self._take()
+            follower = self.peek()
+            if normalize(word) in SINCE_WORDS and follower and follower.kind is TokenKind.WORD:
+                self.take()
                 return f"{word} {follower.text}", since(follower.text, self._today)
-            return word, resolve(word, self._today, self._week_start)
+            return word, resolve(word, self._today, self.week_start)
         except PeriodError as error:
             raise GrammarError(str(error), error.word) from error
 
@@ -327,7 +379,7 @@ class _Parser:
         self._period = words, period
 
     def _compare(self, word: str) -> None:
-        target = self._value(word, "a comparison", ("previous", "last-year", "none"))
+        target = self.value_after(word, "a comparison", ("previous", "last-year", "none"))
         kind = _COMPARISONS.get(normalize(target))
         explicit = None
         if kind is None and is_period_word(target):
@@ -343,7 +395,7 @@ class _Parser:
         self._comparison = phrase, kind, explicit
 
     def _break_down(self, word: str) -> None:
-        target = self._value(word, "a breakdown", [breakdown.value for breakdown in Breakdown])
+        target = self.value_after(word, "a breakdown", [breakdown.value for breakdown in Breakdown])
         breakdown = _BREAKDOWNS.get(normalize(target))
         if breakdown is None:
             close = difflib.get_close_matches(normalize(target), _BREAKDOWNS)
@@ -354,16 +406,24 @@ class _Parser:
             raise GrammarError(f"two breakdowns, {first!r} and {phrase!r}: keep one", word)
         self._breakdown = phrase, breakdown
 
-    def _filter(self, name: str, key: str) -> None:
+    def add_filter(self, name: str, key: str) -> None:
+        """The values of ``name=`` (``key`` is its normalised spelling), added to :meth:`filters`.
+
+        Values are stored as the store spells them, so ``platform=fb`` matches ``facebook`` rows.
+        """
         dimension = _FILTER_KEYS.get(key)
         if dimension is None:
             close = difflib.get_close_matches(key, _FILTER_KEYS)
             raise GrammarError(f"cannot filter on {name!r}", name, close)
-        for value in self._values(self._value(f"{name}=")):
+        for value in self.values_from(self.value_after(f"{name}=")):
             self._filters.setdefault(dimension, set()).add(_filter_value(dimension, value))
 
-    def _platforms(self, first: str) -> None:
-        for word in self._values(first):
+    def add_platforms(self, first: str) -> None:
+        """A bare platform and those after it with commas, added to the platform filter.
+
+        Unlike ``platform=``, a bare word must be a known platform: it could be a typo for anything.
+        """
+        for word in self.values_from(first):
             platform = normalise_platform(word)
             if platform not in PLATFORMS:
                 close = difflib.get_close_matches(normalize(word), PLATFORMS)
@@ -373,55 +433,55 @@ class _Parser:
     def target(self, kpi: Kpi) -> Target:
         """``[comparator] threshold [grain] [filters] [#channel]`` after the KPI."""
         comparator = default_comparator(kpi)
-        first = self._take()
-        if first is not None and first.text in ("<", ">") and self._peek_kind(_Kind.EQUALS):
-            self._take()
-            comparator, first = first.text + "=", self._take()
+        first = self.take()
+        if first is not None and first.text in ("<", ">") and self.next_is(TokenKind.EQUALS):
+            self.take()
+            comparator, first = first.text + "=", self.take()
         elif first is not None and first.text in COMPARATORS:
-            comparator, first = first.text, self._take()
-        if first is None or first.kind is not _Kind.WORD:
+            comparator, first = first.text, self.take()
+        if first is None or first.kind is not TokenKind.WORD:
             raise GrammarError("a target needs a threshold, e.g. ctr >= 1.2% weekly")
         try:
             threshold = parse_threshold(kpi, first.text)
         except TargetError as exc:
             raise GrammarError(str(exc), first.text) from None
         grain, rolling, channel = TargetGrain.WEEK, None, None
-        while (token := self._take()) is not None:
+        while (token := self.take()) is not None:
             key = normalize(token.text)
-            if self._peek_kind(_Kind.EQUALS):
-                self._take()
-                self._filter(token.text, key)
+            if self.next_is(TokenKind.EQUALS):
+                self.take()
+                self.add_filter(token.text, key)
             elif key in GRAIN_WORDS:
                 grain = GRAIN_WORDS[key]
             elif (days := _rolling_days(key)) is not None:
                 grain, rolling = TargetGrain.ROLLING, days
             elif token.text.startswith(("#", "<#")):
-                channel = _channel(token.text)
+                channel = channel_of(token.text)
             elif normalise_platform(token.text) in PLATFORMS:
-                self._platforms(token.text)
+                self.add_platforms(token.text)
             else:
                 close = difflib.get_close_matches(key, [*GRAIN_WORDS, "rolling-28-days"])
                 raise GrammarError(f"unknown word {token.text!r} in a target", token.text, close)
-        filters = self._filter_tuple()
+        filters = self.filters()
         try:
             return Target(kpi.name, comparator, threshold, grain, rolling, filters, channel)
         except TargetError as exc:
             raise GrammarError(str(exc)) from None
 
-    def _filter_tuple(self) -> Filters:
+    def filters(self) -> Filters:
+        """The filters read so far, in a canonical order: dimensions as declared, values sorted.
+
+        Canonical, so that equal filters typed differently make equal requests and targets.
+        """
         return tuple(
             (dimension, tuple(sorted(self._filters[dimension])))
             for dimension in Dimension
             if dimension in self._filters
         )
 
-    def _peek_kind(self, kind: _Kind) -> bool:
-        token = self._peek()
-        return token is not None and token.kind is kind
-
     def _resolved(self, kpi: Kpi, text: str) -> Request:
         if self._period is None:
-            period = resolve(DEFAULT_PERIOD, self._today, self._week_start)
+            period = resolve(DEFAULT_PERIOD, self._today, self.week_start)
         else:
             period = self._period[1]
         kind, explicit = ComparisonKind.PREVIOUS, None
@@ -435,7 +495,7 @@ class _Parser:
                 comparison = year_ago(period)
             case _:  # EXPLICIT holds its period, NONE holds None
                 comparison = explicit
-        filters = self._filter_tuple()
+        filters = self.filters()
         breakdown = self._breakdown[1] if self._breakdown else None
         return Request(
             kpi=kpi,
@@ -456,21 +516,23 @@ def _rolling_days(key: str) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-def _channel(word: str) -> str:
-    """``#general`` as typed, or the id of Slack's escaped ``<#C024BE7LR|general>``."""
+def channel_of(word: str) -> str:
+    """``#general`` as typed, or the id of Slack's escaped ``<#C024BE7LR|general>``.
+
+    Only the id is reliable in an escaped reference (the name may be stale, or absent); a typed
+    name is left for the caller to resolve, since only Slack knows which channel it names.
+    """
     if word.startswith("<#"):
         return word[2:].rstrip(">").split("|", 1)[0]
     return word
 
 
-def _checked_tokens(text: str) -> tuple[str, list[_Token]]:
-    plain = _unescape_slack(text)
-    if len(plain) > MAX_LENGTH:
-        raise GrammarError(f"a question has at most {MAX_LENGTH} characters, not {len(plain)}")
-    return plain, _tokenize(plain)
+def kpi_named(token: Token, catalog: Catalog) -> Kpi:
+    """The KPI ``token`` names, or a :class:`GrammarError` pointing at it with close names.
 
-
-def _kpi(token: _Token, catalog: Catalog) -> Kpi:
+    Unlike ``catalog[name]``, the refusal is the grammar's own, so a wrong KPI reads the same
+    whether it starts a question, a target spec or a subcommand's target.
+    """
     kpi = catalog.get(token.text)
     if kpi is None:
         suggestions = catalog.suggest(token.text)
@@ -485,11 +547,11 @@ def parse_target(text: str, catalog: Catalog) -> Target:
     The comparator defaults to the KPI's direction and the grain to weekly; ``rolling-28-days``
     judges the last 28 closed days. Filters are written as in questions.
     """
-    _plain, tokens = _checked_tokens(text)
+    tokens = tokenize(text)
     if not tokens:
         raise GrammarError("a target needs a KPI and a threshold, e.g. ctr >= 1.2% weekly")
-    kpi = _kpi(tokens[0], catalog)
-    return _Parser(tokens[1:], catalog, date.min, 0).target(kpi)
+    kpi = kpi_named(tokens[0], catalog)
+    return Parser(tokens[1:], catalog, date.min, 0).target(kpi)
 
 
 def parse(
@@ -500,7 +562,8 @@ def parse(
     ``week_start`` (0 = Monday) is passed to :func:`kpi.periods.resolve` for the week words.
     Raises :class:`GrammarError` for anything that is not a question.
     """
-    plain, tokens = _checked_tokens(text)
+    plain = _plain(text)
+    tokens = _tokenize(plain)
     if not tokens:
         return HelpCommand()
     first, rest = tokens[0], tokens[1:]
@@ -509,5 +572,5 @@ def parse(
         if rest:
             raise GrammarError(f"{first.text!r} takes nothing after it", rest[0].text)
         return command
-    kpi = _kpi(first, catalog)
-    return _Parser(rest, catalog, today, week_start).request(kpi, " ".join(plain.split()))
+    kpi = kpi_named(first, catalog)
+    return Parser(rest, catalog, today, week_start).request(kpi, " ".join(plain.split()))

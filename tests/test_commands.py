@@ -322,7 +322,7 @@ def test_questions_are_not_subcommands(text: str) -> None:
         # length
         (
             "digest on #m " + "a" * MAX_LENGTH,
-            f"a question has at most {MAX_LENGTH} characters",
+            f"a command has at most {MAX_LENGTH} characters",
             "",
             (),
         ),

@@ -27,8 +27,13 @@ from kpi.grammar import (
     GrammarError,
     HelpCommand,
     ListCommand,
+    Token,
+    TokenKind,
+    channel_of,
+    kpi_named,
     parse,
     parse_target,
+    tokenize,
 )
 from kpi.periods import SINCE_WORDS, Grain, Period, PeriodError, previous, resolve, year_ago
 from kpi.request import Breakdown, ComparisonKind, Request
@@ -364,9 +369,43 @@ def test_period_errors_keep_their_message(text: str, reason: str) -> None:
 def test_length_limit_is_checked_first() -> None:
     assert isinstance(parse("ctr" + " " * (MAX_LENGTH - 3), BUILTIN, WEDNESDAY), Request)
     too_long = 'ctr "' + "x" * MAX_LENGTH  # also an unterminated quote: the length wins
-    assert f"at most {MAX_LENGTH} characters" in str(refusal(too_long))
+    assert f"a command has at most {MAX_LENGTH} characters" in str(refusal(too_long))
     # The limit counts what the user typed, not Slack's escapes of it.
     assert isinstance(parse("ctr campaign=" + "&amp;" * 480, BUILTIN, WEDNESDAY), Request)
+
+
+def test_tokenize_is_what_every_reader_sees() -> None:
+    """The public pieces kpi.commands reads subcommands with: escapes undone, positions as typed."""
+    assert tokenize('ctr &lt;= "A &amp; B",x') == [
+        Token("ctr", TokenKind.WORD, 1),
+        Token("<", TokenKind.WORD, 5),
+        Token("=", TokenKind.EQUALS, 6),
+        Token("A & B", TokenKind.WORD, 8),
+        Token(",", TokenKind.COMMA, 15),
+        Token("x", TokenKind.WORD, 16),
+    ]
+    assert tokenize("  ") == []
+    with pytest.raises(GrammarError, match=f"a command has at most {MAX_LENGTH} characters"):
+        tokenize("x" * (MAX_LENGTH + 1))
+
+
+@pytest.mark.parametrize(
+    ("word", "channel"),
+    [
+        ("#general", "#general"),
+        ("<#C024BE7LR|general>", "C024BE7LR"),
+        ("<#C024BE7LR>", "C024BE7LR"),
+    ],
+)
+def test_channel_of(word: str, channel: str) -> None:
+    assert channel_of(word) == channel
+
+
+def test_kpi_named_refuses_with_the_grammar_error() -> None:
+    assert kpi_named(Token("CTR", TokenKind.WORD, 1), BUILTIN).name == "ctr"
+    with pytest.raises(GrammarError) as error:
+        kpi_named(Token("ctrr", TokenKind.WORD, 1), BUILTIN)
+    assert (error.value.word, error.value.suggestions[:1]) == ("ctrr", ("ctr",))
 
 
 def test_help_documents_every_word() -> None:
