@@ -133,6 +133,7 @@ def shapes(campaign: str) -> list[Shape]:
         Shape("last-year", "ctr last-year vs none"),
         Shape("by platform", "ctr last-week by platform vs none"),
         Shape("top 10 campaigns, year", "clicks last-year by campaign vs none"),
+        Shape("top 10 campaigns by ROAS, year", "roas last-year by campaign vs none"),
         Shape("one campaign, year", f'clicks last-year campaign="{campaign}" vs none'),
         Shape("vs previous", "ctr last-week vs previous"),
         Shape("Slack default", "ctr last-week by platform"),
@@ -439,7 +440,9 @@ def _postgres_rows(url: str) -> tuple[int, list[str]]:
     try:
         with engine.connect() as connection:
             rows = int(connection.execute(select(func.count()).select_from(facts)).scalar_one())
-            files = [str(name) for name in connection.execute(select(imports.c.file_name))]
+            files = [
+                str(name) for name in connection.execute(select(imports.c.file_name)).scalars()
+            ]
     finally:
         engine.dispose()
     return rows, files
@@ -612,6 +615,12 @@ class Timings:
         return statistics.quantiles(self.ms, n=20, method="inclusive")[18]
 
     @property
+    def p99(self) -> float:
+        if len(self.ms) < 2:
+            return self.ms[0]
+        return statistics.quantiles(self.ms, n=100, method="inclusive")[98]
+
+    @property
     def max(self) -> float:
         return max(self.ms)
 
@@ -639,12 +648,20 @@ class Measured:
 def _code() -> str:
     """A fingerprint of the code ``ask()`` runs, which others may edit during a run.
 
-    That is kpi/**/*.py without the importer (kpi/importers/, kpi/ingest.py), which only the
-    build uses; a store built by another version of it is caught by the agreement check.
+    That is the kpi/ modules this process loaded, without the importer (kpi/importers/,
+    kpi/ingest.py), which only the build uses; a store built by another version of it is caught
+    by the agreement check. Modules ``ask()`` never loads (the bot's schedules, say) are left out,
+    so that editing them does not void a run.
     """
     digest = hashlib.sha256()
     kpi = ROOT / "kpi"
-    for path in sorted(kpi.rglob("*.py")):
+    loaded = {
+        Path(file)
+        for name, module in sys.modules.items()
+        if (name == "kpi" or name.startswith("kpi."))
+        and (file := getattr(module, "__file__", None))
+    }
+    for path in sorted(p for p in loaded if p.is_relative_to(kpi)):
         if path.is_relative_to(kpi / "importers") or path == kpi / "ingest.py":
             continue
         digest.update(str(path.relative_to(ROOT)).encode())
@@ -822,9 +839,9 @@ def _targets() -> list[tuple[object, str, str]]:
         (aggregate, "partial_overlaps", "partial_overlaps (Python)"),
         (aggregate, "last_dates", "last_dates (Python)"),
         (evaluate, "_bucket_of", "sparkline: _bucket_of (pandas)"),
-        (evaluate, "ratio_cells", "ratio_cells: groupby (pandas)"),
-        (evaluate, "_ratio_cell", "ratio_cells: one Cell per group (pandas)"),
-        (query, "_rank", "breakdown: rank top 10 + others"),
+        (evaluate, "_ratio_sums", "sums per group: buckets, currencies, KPI (pandas)"),
+        (evaluate, "_ratio_cells_of", "cells of the rows shown (Python)"),
+        (evaluate, "ranked", "breakdown: rank every group, top 10 + others"),
         (query, "ask", "ask(): the rest (Python)"),
     ]
 
@@ -1166,6 +1183,7 @@ def summary_table(run: EngineRun, data: Dataset) -> Table:
     table.add_column("runs", justify="right")
     table.add_column("ours\np50", justify="right")
     table.add_column("ours\np95", justify="right")
+    table.add_column("ours\np99", justify="right")
     table.add_column("ours\nmax", justify="right")
     table.add_column("peak RSS\nMB", justify="right")
     table.add_column(f"core SQL on\n{run.engine} p50", justify="right")
@@ -1190,6 +1208,7 @@ def summary_table(run: EngineRun, data: Dataset) -> Table:
             str(len(ours.ms)),
             _ms(ours.p50),
             _ms(ours.p95),
+            _ms(ours.p99),
             _ms(ours.max),
             f"{ours.peak_rss_mb:.0f}",
             _ms(plain.p50 if plain else None),

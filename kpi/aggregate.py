@@ -82,7 +82,9 @@ def window_sums(
 
     SUM over only NULLs is NULL, so "not reported" survives aggregation as NaN. Daily rows come
     from the daily rollup when no campaign detail is asked, from the monthly rollup for whole
-    months otherwise; period totals and the remaining days come from the facts.
+    months otherwise; period totals and the remaining days come from the facts. ``rows`` counts
+    the stored rows summed (fact rows, or monthly rollup rows), so it is positive exactly when a
+    group has data; it is not a count of days.
     """
     additive = all(m in ADDITIVE for m in measures)
     narrow = any(d.value not in ROLLUP_DIMENSIONS for d, _ in scope.filters)
@@ -107,8 +109,9 @@ def window_sums(
         parts = [
             _frame(connection, _fact_sums(connection, start, end, measures, scope, group, ALL_ROWS))
         ]
-    frame = pd.concat([part for part in parts if not part.empty] or parts[:1], ignore_index=True)
-    if len(parts) > 1 and not frame.empty:
+    found = [part for part in parts if not part.empty]
+    frame = pd.concat(found, ignore_index=True) if len(found) > 1 else (found or parts)[0]
+    if len(found) > 1:  # each part is already grouped: only sums of several need adding up
         if group:
             frame = frame.groupby(list(group), sort=False).sum(min_count=1).reset_index()
         else:
@@ -176,34 +179,45 @@ def _month_frame(
 ) -> pd.DataFrame:
     """Sums of whole months from the monthly rollup; a month row spans the whole month.
 
-    The database groups by series id only (no join, integer keys); the few thousand series
-    rows are then labelled and grouped in pandas.
+    The database sums per series id (integer keys, no join while it scans the months), then
+    labels those few thousand rows with a join to ``series``; pandas adds up the series that
+    share a label, if any do. Grouping by the labels in SQL instead sorts strings and was slower
+    on SQLite. Only the KPI's measures are read, and ``rows`` counts the rollup rows rather than
+    summing their column: on SQLite each column read costs per month row (a year by campaign
+    reads 12 x 13,700 of them).
     """
     dated = "period_start" in group
     keys = [rollup_month.c.series_id, *([rollup_month.c.month.label("period_start")] * dated)]
     sums = [func.sum(rollup_month.c[m.value]).label(m.value) for m in measures]
     in_scope = [rollup_month.c.series_id.in_(select(series.c.id).where(*scope.clauses()))]
-    statement = (
-        select(*keys, *sums, func.sum(rollup_month.c.rows).label("rows"))
+    per_series = (
+        select(*keys, *sums, func.count().label("rows"))
         .where(
             rollup_month.c.month >= first,
             rollup_month.c.month <= last,
             *(in_scope if scope.filters else []),
         )
         .group_by(*keys)
+        .subquery()
     )
-    frame = _frame(connection, statement)
     values = [*(m.value for m in measures), "rows"]
+    labels = [name for name in group if name not in PERIOD_COLUMNS]
+    statement = select(
+        *(series.c[name] for name in labels),
+        *(per_series.c[name] for name in ["period_start"] * dated),
+        *(per_series.c[name] for name in values),
+    )
+    if labels:
+        statement = statement.join_from(per_series, series, series.c.id == per_series.c.series_id)
+    frame = _frame(connection, statement)
     if frame.empty:
         return pd.DataFrame(columns=[*group, *values])
-    labels = [name for name in group if name not in PERIOD_COLUMNS]
-    if labels:
-        names = _frame(connection, select(series.c.id.label("series_id"), *series.c[*labels]))
-        frame = frame.merge(names, on="series_id", how="left")
     if "period_end" in group:
         frame["period_end"] = frame["period_start"].map(rollups.month_end)
     if not group:
         return frame[values].sum(min_count=1).to_frame().T
+    if not frame.duplicated(list(group)).any():  # one series per label, as campaigns mostly are
+        return frame
     return frame.groupby(list(group), sort=False)[values].sum(min_count=1).reset_index()
 
 

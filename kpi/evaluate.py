@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import Connection
 
@@ -80,9 +81,11 @@ def _fill_unreported_columns(kpi: SumKpi | RatioKpi, sums: pd.DataFrame) -> None
     """:func:`fill_unreported_terms` for a whole frame of groups at once."""
     for part in _sum_parts(kpi):
         terms = [m.value for m in _terms(part) or ()]
-        if terms:
-            reported = sums[terms].notna().any(axis=1)
-            sums.loc[reported, terms] = sums.loc[reported, terms].fillna(0.0)
+        if len(terms) > 1:  # with one term, nothing is missing beside a reported term
+            values = sums[terms].to_numpy(dtype=float)
+            missing = np.isnan(values)
+            reported = ~missing.all(axis=1, keepdims=True)
+            sums[terms] = np.where(missing & reported, 0.0, values)
 
 
 def _vector(formula: Formula, sums: pd.DataFrame) -> pd.Series:
@@ -103,29 +106,40 @@ def _vector(formula: Formula, sums: pd.DataFrame) -> pd.Series:
     return result.where(np.isfinite(result))
 
 
-def _key(row: pd.Series, group: Sequence[str]) -> Key:
-    return tuple((name, str(row[name])) for name in group)
+def _keys(frame: pd.DataFrame, group: Sequence[str]) -> list[Key]:
+    """The key of each row of ``frame``: its ``group`` columns, as text."""
+    rows = frame[list(group)].itertuples(index=False, name=None)
+    return [
+        tuple((name, str(value)) for name, value in zip(group, row, strict=True)) for row in rows
+    ]
 
 
 def _bucket_of(starts: pd.Series, ends: pd.Series, buckets: Sequence[Period]) -> pd.Series:
-    assigned = pd.Series(-1, index=starts.index)
+    """The first bucket each row lies inside, or -1. Compared as numpy days: comparing the
+    date objects one by one costs more than the sparkline's query."""
+    first = starts.to_numpy(dtype="datetime64[D]")
+    last = ends.to_numpy(dtype="datetime64[D]")
+    assigned = np.full(len(starts), -1)
     for index, bucket in enumerate(buckets):
-        inside = (starts >= bucket.start) & (ends <= bucket.end) & (assigned < 0)
-        assigned[inside] = index
-    return assigned
+        inside = (first >= np.datetime64(bucket.start)) & (last <= np.datetime64(bucket.end))
+        assigned[inside & (assigned < 0)] = index
+    return pd.Series(assigned, index=starts.index)
 
 
-def ratio_cells(
+def _ratio_sums(
     connection: Connection,
     kpi: SumKpi | RatioKpi,
     buckets: Sequence[Period],
     scope: Scope,
     group: Sequence[str],
-) -> list[Cell]:
-    """One query over the buckets' span, then sums per bucket and group.
+) -> pd.DataFrame:
+    """One row per bucket and group with data: the sums of the KPI's measures, ``currency`` (of
+    its money, "" without), ``mixed`` (the currencies of a group whose money is in several,
+    else None) and the KPI's ``_value`` and ``_volume``, computed for all groups at once.
 
-    Several buckets (a sparkline) need the rows' dates to share them out; a single bucket never
-    does, so a year by campaign returns one row per campaign, not one per campaign and day.
+    One query over the buckets' span. Several buckets (a sparkline) need the rows' dates to share
+    them out; a single bucket never does, so a year by campaign comes back from the database as
+    one row per campaign, already grouped.
     """
     measures = sorted(kpi.measures())
     names = [m.value for m in measures]
@@ -140,29 +154,36 @@ def ratio_cells(
         scope,
         ["period_start", "period_end", *keys] if dated else keys,
     )
-    if frame.empty:
-        return []
-    if dated:
+    if dated and not frame.empty:
         frame["bucket"] = _bucket_of(frame["period_start"], frame["period_end"], buckets)
         frame = frame[frame["bucket"] >= 0]
+        sums = frame.groupby(["bucket", *keys], sort=False)[names].sum(min_count=1).reset_index()
     else:
-        frame["bucket"] = 0
-    sums = frame.groupby(["bucket", *keys], sort=False)[names].sum(min_count=1).reset_index()
-    mixed: dict[tuple[object, ...], tuple[str, ...]] = {}
+        sums = frame.reindex(columns=[*keys, *names]).assign(bucket=0)
     if money:
-        sums, mixed = _one_currency_per_group(sums, ["bucket", *group], money)
+        sums = _one_currency_per_group(sums, ["bucket", *group], money)
+    else:
+        sums = sums.assign(currency="", mixed=None)
     _fill_unreported_columns(kpi, sums)
-    sums["_value"] = _vector(kpi.formula, sums)
-    sums["_volume"] = _vector(kpi.formula if isinstance(kpi, SumKpi) else kpi.denominator, sums)
+    single = sums["mixed"].isna()
+    volume = kpi.formula if isinstance(kpi, SumKpi) else kpi.denominator
+    return sums.assign(
+        _value=_vector(kpi.formula, sums).where(single),
+        _volume=_vector(volume, sums).where(single),
+    )
+
+
+def _ratio_cells_of(kpi: SumKpi | RatioKpi, sums: pd.DataFrame, group: Sequence[str]) -> list[Cell]:
+    """Cells of rows of :func:`_ratio_sums` (a sparkline's buckets, a breakdown's top rows)."""
+    measures = sorted(kpi.measures())
+    columns = ["bucket", *(m.value for m in measures), "currency", "mixed", "_value", "_volume"]
     cells: list[Cell] = []
-    for values in sums.to_dict("records"):
+    for key, values in zip(_keys(sums, group), sums[columns].to_dict("records"), strict=True):
         bucket = int(values["bucket"])
-        key = tuple((name, str(values[name])) for name in group)
-        currencies = mixed.get((bucket, *(values[name] for name in group)))
-        if currencies:
-            cells.append(Cell(bucket, key, None, None, currencies=currencies))
+        if isinstance(values["mixed"], tuple):
+            cells.append(Cell(bucket, key, None, None, currencies=values["mixed"]))
             continue
-        currency = str(values["currency"]) if money and values["currency"] else None
+        currency = str(values["currency"]) or None
         cells.append(
             Cell(
                 bucket,
@@ -177,24 +198,40 @@ def ratio_cells(
     return cells
 
 
-def _one_currency_per_group(
-    sums: pd.DataFrame, keys: list[str], money: list[str]
-) -> tuple[pd.DataFrame, dict[tuple[object, ...], tuple[str, ...]]]:
+def ratio_cells(
+    connection: Connection,
+    kpi: SumKpi | RatioKpi,
+    buckets: Sequence[Period],
+    scope: Scope,
+    group: Sequence[str],
+) -> list[Cell]:
+    """Sums and ratios per bucket and group: the database sums each measure, then one division
+    per group (a ratio of sums, never an average of rates)."""
+    return _ratio_cells_of(kpi, _ratio_sums(connection, kpi, buckets, scope, group), group)
+
+
+def _one_currency_per_group(sums: pd.DataFrame, keys: list[str], money: list[str]) -> pd.DataFrame:
     """Collapse each group's currency rows; groups with money in several currencies are kept
-    apart (never added) and named, with the currencies involved."""
-    with_money = sums[sums[money].notna().any(axis=1) & (sums["currency"] != "")]
-    counts = with_money.groupby(keys, sort=False)["currency"].nunique()
+    apart (never added) and name the currencies involved in ``mixed``."""
+    with_money = sums[money].notna().any(axis=1) & (sums["currency"] != "")
+    if not sums.duplicated(keys).any():  # one currency per group: nothing to collapse
+        return sums.assign(currency=sums["currency"].where(with_money, ""), mixed=None)
+    paid = sums[with_money]
+    counts = paid.groupby(keys, sort=False)["currency"].nunique()
+    by_key = paid.set_index(keys)["currency"]
     mixed = {
-        (k if isinstance(k, tuple) else (k,)): tuple(
-            sorted(with_money.set_index(keys).loc[k, "currency"].astype(str).unique())
-        )
-        for k in counts[counts > 1].index
+        key: tuple(sorted(by_key.loc[key].astype(str).unique())) for key in counts[counts > 1].index
     }
-    currency = with_money.groupby(keys, sort=False)["currency"].first()
     measures = [c for c in sums.columns if c not in (*keys, "currency")]
     collapsed = sums.groupby(keys, sort=False)[measures].sum(min_count=1)
+    currency = paid.groupby(keys, sort=False)["currency"].first()
     collapsed["currency"] = currency.reindex(collapsed.index).fillna("")
-    return collapsed.reset_index(), mixed
+    collapsed["mixed"] = None
+    if mixed:
+        collapsed["mixed"] = pd.Series(
+            [mixed.get(key) for key in collapsed.index], index=collapsed.index, dtype=object
+        )
+    return collapsed.reset_index()
 
 
 def unique_cells(
@@ -221,8 +258,7 @@ def unique_cells(
         frame = aggregate.unique_stats(
             connection, bucket.start, bucket.end, kpi.measure, scope, group
         )
-        for _, row in frame.iterrows():
-            key = _key(row, group)
+        for key, (_, row) in zip(_keys(frame, group), frame.iterrows(), strict=True):
             if not row["rows"]:
                 cells.append(Cell(index, key, None, None))
             elif int(row["series"]) == 1 and int(row["exact_rows"] or 0) == 1:
@@ -248,7 +284,7 @@ def growth_cells(
         flows = aggregate.window_sums(
             connection, bucket.start, bucket.end, [kpi.flow], scope, group
         )
-        flow = {_key(row, group): _number(row[kpi.flow.value]) for _, row in flows.iterrows()}
+        flow = dict(zip(_keys(flows, group), map(_number, flows[kpi.flow.value]), strict=True))
         ends = _levels(connection, bucket.end, kpi, scope, group)
         starts = _levels(connection, bucket.start - dt.timedelta(days=1), kpi, scope, group)
         for key in sorted(set(flow) | set(ends)):
@@ -263,7 +299,7 @@ def _levels(
     connection: Connection, day: dt.date, kpi: LevelGrowthKpi, scope: Scope, group: Sequence[str]
 ) -> dict[Key, float]:
     frame = aggregate.levels_at(connection, day, kpi.level, scope, group)
-    levels = {_key(row, group): _number(row["level"]) for _, row in frame.iterrows()}
+    levels = dict(zip(_keys(frame, group), map(_number, frame["level"]), strict=True))
     return {key: level for key, level in levels.items() if level is not None}
 
 
@@ -288,31 +324,134 @@ def cells(
     return ratio_cells(connection, kpi, buckets, scope, group)
 
 
-def combine(kpi: Kpi, parts: Sequence[Cell], key: Key) -> Cell:
-    """One cell for several groups ("others"): sums of sums, bounds of bounds, never averages."""
+def ranked(
+    connection: Connection,
+    kpi: Kpi,
+    period: Period,
+    scope: Scope,
+    group: Sequence[str],
+    top: int,
+) -> tuple[list[Cell], Cell | None]:
+    """The ``top`` groups of ``period``, biggest first, and one cell for all the others.
+
+    Sums and ratios rank every group on the sums computed for all groups at once and build cells
+    for the ``top`` and "others" only: a year by campaign has thousands of groups, and a cell per
+    group cost more than the query.
+    """
     if isinstance(kpi, SumKpi | RatioKpi):
-        sums: dict[Measure, float | None] = {}
-        for measure in kpi.measures():
-            values = [v for c in parts if (v := c.sums.get(measure)) is not None]
-            sums[measure] = math.fsum(values) if values else None
-        currencies = tuple(sorted({c.currency for c in parts if c.currency}))
-        if len(currencies) > 1:
-            return Cell(parts[0].bucket, key, None, None, currencies=currencies)
-        fill_unreported_terms(kpi, sums)
-        return Cell(
-            parts[0].bucket,
-            key,
-            kpi.value(sums),
-            kpi.volume(sums),
-            sums,
-            currency=currencies[0] if currencies else None,
+        sums = _ratio_sums(connection, kpi, [period], scope, group)
+        nothing = np.full(len(sums), np.nan)
+        leaders = _leaders(
+            _weights(kpi, sums["_value"].to_numpy(), sums["_volume"].to_numpy(), nothing),
+            lambda positions: _keys(sums.iloc[positions], group),
+            top,
         )
+        shown = np.zeros(len(sums), dtype=bool)
+        shown[leaders] = True
+        rest = sums[~shown]
+        others = _combine_sums(kpi, rest, _others_key(len(rest))) if len(rest) else None
+        return _ratio_cells_of(kpi, sums.iloc[leaders], group), others
+    every = cells(connection, kpi, [period], scope, group)
+
+    def floats(values: Sequence[float | None]) -> npt.NDArray[np.float64]:
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    leaders = _leaders(
+        _weights(
+            kpi,
+            floats([c.value for c in every]),
+            floats([c.volume for c in every]),
+            floats([c.bounds.upper if c.bounds else None for c in every]),
+        ),
+        lambda positions: [every[i].key for i in positions],
+        top,
+    )
+    leading = set(leaders.tolist())
+    parts = [cell for i, cell in enumerate(every) if i not in leading]
+    others = _combine(kpi, parts, _others_key(len(parts))) if parts else None
+    return [every[i] for i in leaders], others
+
+
+def _weights(
+    kpi: Kpi,
+    values: npt.NDArray[np.float64],
+    volumes: npt.NDArray[np.float64],
+    uppers: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """What a group is ranked by: its volume for ratios (the rows that weigh most lead), else its
+    value, or the upper bound where only bounds are known (reach); NaN when none is known."""
+    measure = volumes if isinstance(kpi, RatioKpi) else values
+    return np.where(np.isnan(measure), uppers, measure)
+
+
+def _leaders(
+    weights: npt.NDArray[np.float64],
+    keys: Callable[[npt.NDArray[np.intp]], Sequence[Key]],
+    top: int,
+) -> npt.NDArray[np.intp]:
+    """Positions of the ``top`` biggest weights, biggest first; groups without a weight come
+    last, and equal weights are ordered by key, so the order never depends on the order the
+    database returned the groups in.
+
+    Only the groups that can be among the ``top`` (weight at least the top-th biggest) are
+    sorted, with their keys: the others are summed, in any order.
+    """
+    if top <= 0:
+        return np.empty(0, dtype=np.intp)
+    known = np.where(np.isnan(weights), -np.inf, weights)
+    candidates = np.arange(len(known))
+    if len(known) > top:
+        threshold = np.partition(known, len(known) - top)[len(known) - top]
+        candidates = np.flatnonzero(known >= threshold)
+    ranked = sorted(
+        zip(candidates.tolist(), keys(candidates), strict=True),
+        key=lambda pair: (-known[pair[0]], pair[1]),
+    )
+    return np.array([position for position, _ in ranked[:top]], dtype=np.intp)
+
+
+def _others_key(count: int) -> Key:
+    return (("others", f"{count} others"),)
+
+
+def _fsum(values: pd.Series) -> float | None:
+    """Σ of the values reported (exact, so the same whatever their order); None if none is."""
+    numbers = values.to_numpy(dtype=float)
+    present = numbers[~np.isnan(numbers)]
+    return math.fsum(present.tolist()) if len(present) else None
+
+
+def _combine_sums(kpi: SumKpi | RatioKpi, rest: pd.DataFrame, key: Key) -> Cell:
+    """One cell for several groups' rows of :func:`_ratio_sums`: the KPI of the sums of their
+    sums (a ratio of sums, never an average of their ratios). Amounts in different currencies
+    are never added, including those of a group that is itself mixed."""
+    currencies = {str(c) for c in rest["currency"].unique() if c}
+    currencies.update(c for mixed in rest["mixed"].dropna() for c in mixed)
+    if len(currencies) > 1:
+        return Cell(0, key, None, None, currencies=tuple(sorted(currencies)))
+    sums = {measure: _fsum(rest[measure.value]) for measure in sorted(kpi.measures())}
+    fill_unreported_terms(kpi, sums)
+    currency = currencies.pop() if currencies else None
+    return Cell(
+        0,
+        key,
+        kpi.value(sums),
+        kpi.volume(sums),
+        sums,
+        currency=currency,
+        currencies=(currency,) if currency else (),
+    )
+
+
+def _combine(kpi: UniqueKpi | LevelGrowthKpi, parts: Sequence[Cell], key: Key) -> Cell:
+    """One cell for several groups' cells: bounds of bounds for unique counts, sums otherwise."""
     if isinstance(kpi, UniqueKpi):
-        lowers = [c.bounds.lower if c.bounds else c.value for c in parts]
-        uppers = [c.bounds.upper if c.bounds else c.value for c in parts]
-        lower = max(v for v in lowers if v is not None)
-        upper = math.fsum(v for v in uppers if v is not None)
-        return Cell(parts[0].bucket, key, None, upper, bounds=Bounds(lower, upper))
+        lowers = [v for c in parts if (v := c.bounds.lower if c.bounds else c.value) is not None]
+        uppers = [v for c in parts if (v := c.bounds.upper if c.bounds else c.value) is not None]
+        if not uppers:  # none of them reports it (search campaigns have no reach)
+            return Cell(parts[0].bucket, key, None, None)
+        upper = math.fsum(uppers)
+        return Cell(parts[0].bucket, key, None, upper, bounds=Bounds(max(lowers), upper))
     values = [c.value for c in parts if c.value is not None]
     total = math.fsum(values) if values else None
     return Cell(parts[0].bucket, key, total, total)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from kpi import aggregate, evaluate
 from kpi.aggregate import Scope
 from kpi.answer import Answer, BreakdownRow, Comparison, Coverage, Point, Verdict
-from kpi.catalog import Direction, Kpi, LevelGrowthKpi, RatioKpi, UniqueKpi, Unit
+from kpi.catalog import Direction, Kpi, LevelGrowthKpi, UniqueKpi, Unit
 from kpi.evaluate import Cell
 from kpi.periods import Grain, Period, grain_periods
 from kpi.request import Breakdown, Request
@@ -78,24 +78,6 @@ def _time_buckets(period: Period, by: Breakdown, week_start: int) -> list[Period
 
 def _row(cell: Cell) -> BreakdownRow:
     return BreakdownRow(cell.key, cell.value, cell.volume, bounds=cell.bounds)
-
-
-def _rank(kpi: Kpi, found: Sequence[Cell], top: int) -> tuple[BreakdownRow, ...]:
-    """Biggest first (by volume for ratios, so the rows that weigh most lead), then "others"."""
-
-    def weight(cell: Cell) -> float:
-        measure = cell.volume if isinstance(kpi, RatioKpi) else cell.value
-        if measure is None and cell.bounds is not None:
-            measure = cell.bounds.upper
-        return measure if measure is not None else float("-inf")
-
-    ordered = sorted(found, key=lambda c: (-weight(c), c.key))
-    rows = [_row(c) for c in ordered[:top]]
-    rest = ordered[top:]
-    if rest:
-        others = evaluate.combine(kpi, rest, (("others", f"{len(rest)} others"),))
-        rows.append(BreakdownRow(others.key, others.value, others.volume, True, others.bounds))
-    return tuple(rows)
 
 
 def _warnings(
@@ -213,8 +195,13 @@ def _breakdown(
     by = question.breakdown
     assert by is not None
     if not by.is_time:
-        found = evaluate.cells(connection, question.kpi, [question.period], scope, [by.value])
-        return _rank(question.kpi, found, top)
+        found, others = evaluate.ranked(
+            connection, question.kpi, question.period, scope, [by.value], top
+        )
+        rows = [_row(cell) for cell in found]
+        if others is not None:
+            rows.append(BreakdownRow(others.key, others.value, others.volume, True, others.bounds))
+        return tuple(rows)
     buckets = _time_buckets(question.period, by, week_start)
     if len(buckets) > MAX_TIME_BUCKETS:
         buckets = buckets[-MAX_TIME_BUCKETS:]

@@ -246,3 +246,90 @@ def test_campaign_breakdown_over_whole_months_and_edges(engine: Engine, tmp_path
     days = (window.end - window.start).days + 1
     assert {row.label: row.value for row in answer.breakdown} == {"A": days + 100, "B": 2 * days}
     assert answer.value == 3 * days + 100
+
+
+def _campaigns(**clicks: float) -> pd.DataFrame:
+    return pd.concat(
+        daily("meta", "2026-11-16", 1, clicks=count).assign(campaign=name)
+        for name, count in clicks.items()
+    )
+
+
+def test_equal_weights_rank_by_name_whatever_the_order_rows_come_in(
+    engine: Engine, tmp_path: Path
+) -> None:
+    question = Request(BUILTIN["clicks"], LAST_WEEK, breakdown=Breakdown.CAMPAIGN)
+    tied = {"b": 5, "B": 5, "Éte": 5, "A": 5, "top": 9, "zz": 1}
+    found = []
+    for order in (list(tied), list(reversed(tied))):
+        load(engine, _campaigns(**{name: tied[name] for name in order}), tmp_path)
+        answer = ask(engine, question, today=TODAY, top=3)
+        found.append([(row.label, row.value) for row in answer.breakdown])
+    # Code-point order, as Python compares strings: "A" < "B" < "b" < "Éte".
+    assert found[0] == [("top", 9), ("A", 5), ("B", 5), ("3 others", 5 + 5 + 1)]
+    assert found[1] == found[0]
+
+
+def test_others_is_the_ratio_of_the_rests_sums_never_an_average(
+    engine: Engine, tmp_path: Path
+) -> None:
+    frame = pd.concat(
+        [
+            daily("meta", "2026-11-16", 1, impressions=5000, clicks=50).assign(campaign="big"),
+            daily("meta", "2026-11-16", 1, impressions=100, clicks=1).assign(campaign="1%"),
+            daily("meta", "2026-11-16", 1, impressions=900, clicks=90).assign(campaign="10%"),
+            daily("meta", "2026-11-16", 1, impressions=0, clicks=0).assign(campaign="none"),
+        ]
+    )
+    load(engine, frame, tmp_path)
+    question = Request(BUILTIN["ctr"], LAST_WEEK, breakdown=Breakdown.CAMPAIGN)
+    answer = ask(engine, question, today=TODAY, top=1)
+    big, others = answer.breakdown
+    assert big.label == "big" and big.value == pytest.approx(0.01)
+    assert others.others and others.label == "3 others"
+    assert others.value == pytest.approx(91 / 1000)  # the mean of 1 %, 10 % and none is not it
+    assert others.volume == 1000
+    everything = ask(engine, question, today=TODAY, top=10)
+    # By volume (impressions): a zero denominator has no value and ranks after the others.
+    assert [(r.label, r.value) for r in everything.breakdown][2:] == [("1%", 0.01), ("none", None)]
+
+
+def test_others_never_add_amounts_in_different_currencies(engine: Engine, tmp_path: Path) -> None:
+    frame = pd.concat(
+        [
+            daily("meta", "2026-11-16", 1, spend=500.0).assign(campaign="A"),
+            daily("meta", "2026-11-16", 1, spend=20.0).assign(campaign="B"),
+            daily("meta", "2026-11-16", 1, spend=10.0).assign(campaign="C"),
+            daily("google-ads", "2026-11-16", 1, spend=10.0).assign(campaign="C", currency="USD"),
+        ]
+    )
+    load(engine, frame, tmp_path)
+    question = Request(BUILTIN["spend"], LAST_WEEK, breakdown=Breakdown.CAMPAIGN)
+    answer = ask(engine, question, today=TODAY, top=1)
+    # C mixes EUR and USD: it has no value, and neither has any total that includes it.
+    assert [(row.label, row.value) for row in answer.breakdown] == [
+        ("A", 500.0),
+        ("2 others", None),
+    ]
+    shown = ask(engine, question, today=TODAY, top=2)
+    assert [(row.label, row.value) for row in shown.breakdown] == [
+        ("A", 500.0),
+        ("B", 20.0),
+        ("1 others", None),
+    ]
+
+
+def test_reach_others_when_some_groups_report_no_reach(engine: Engine, tmp_path: Path) -> None:
+    frame = pd.concat(
+        [
+            daily("meta", "2026-11-16", 7, reach=100).assign(campaign="seen"),
+            daily("google-ads", "2026-11-16", 7, impressions=10).assign(campaign="search 1"),
+            daily("google-ads", "2026-11-16", 7, impressions=10).assign(campaign="search 2"),
+        ]
+    )
+    load(engine, frame, tmp_path)
+    question = Request(BUILTIN["reach"], LAST_WEEK, breakdown=Breakdown.CAMPAIGN)
+    answer = ask(engine, question, today=TODAY, top=1)
+    seen, others = answer.breakdown
+    assert seen.label == "seen" and seen.bounds is not None and seen.bounds.upper == 700
+    assert others.others and others.value is None and others.bounds is None

@@ -82,6 +82,16 @@ def _inside(frame: pd.DataFrame, period: Period, platforms: tuple[str, ...]) -> 
     return frame[mask]
 
 
+def _sums(kpi: SumKpi | RatioKpi, rows: pd.DataFrame) -> dict[Measure, float | None]:
+    sums: dict[Measure, float | None] = {}
+    for measure in kpi.measures():
+        column = pd.to_numeric(rows[measure.value], errors="coerce") if len(rows) else pd.Series()
+        total = column.sum(min_count=1)
+        sums[measure] = None if pd.isna(total) else float(total)
+    fill_unreported_terms(kpi, sums)
+    return sums
+
+
 def oracle(kpi: Kpi, rows: pd.DataFrame, period: Period) -> float | None:
     if isinstance(kpi, UniqueKpi):
         present = rows[rows["reach"].notna()]
@@ -92,13 +102,19 @@ def oracle(kpi: Kpi, rows: pd.DataFrame, period: Period) -> float | None:
         one_series = present[["platform", "campaign"]].drop_duplicates().shape[0] == 1
         return float(exact["reach"].iloc[0]) if len(exact) == 1 and one_series else None
     assert isinstance(kpi, SumKpi | RatioKpi)
-    sums: dict[Measure, float | None] = {}
-    for measure in kpi.measures():
-        column = pd.to_numeric(rows[measure.value], errors="coerce") if len(rows) else pd.Series()
-        total = column.sum(min_count=1)
-        sums[measure] = None if pd.isna(total) else float(total)
-    fill_unreported_terms(kpi, sums)
-    return kpi.value(sums)
+    return kpi.value(_sums(kpi, rows))
+
+
+def weight(kpi: Kpi, rows: pd.DataFrame, period: Period) -> float:
+    """What a breakdown ranks a group by: the denominator's sum for ratios, else the value; for
+    reach without an exact value, the sum of the rows' reach (the upper bound)."""
+    if isinstance(kpi, RatioKpi):
+        measure = kpi.volume(_sums(kpi, rows))
+    else:
+        measure = oracle(kpi, rows, period)
+        if measure is None and isinstance(kpi, UniqueKpi) and rows["reach"].notna().any():
+            measure = float(pd.to_numeric(rows["reach"]).sum())
+    return float("-inf") if measure is None else measure
 
 
 def close(left: float | None, right: float | None) -> bool:
@@ -119,6 +135,7 @@ def close(left: float | None, right: float | None) -> bool:
     length=st.integers(0, 70),
     platforms=st.sampled_from([(), ("meta",), ("meta", "tiktok")]),
     by=st.sampled_from([None, Breakdown.PLATFORM, Breakdown.CAMPAIGN]),
+    top=st.sampled_from([10, 1, 2]),
 )
 def test_ask_matches_the_oracle(
     engine: Engine,
@@ -129,6 +146,7 @@ def test_ask_matches_the_oracle(
     length: int,
     platforms: tuple[str, ...],
     by: Breakdown | None,
+    top: int,
 ) -> None:
     load(engine, frame, tmp_path)
     kpi = BUILTIN[name]
@@ -144,7 +162,7 @@ def test_ask_matches_the_oracle(
         filters=filters,
     )
 
-    answer = ask(engine, question, today=dt.date(2026, 6, 1))
+    answer = ask(engine, question, today=dt.date(2026, 6, 1), top=top)
 
     rows = _inside(frame, period, platforms)
     assert close(answer.value, oracle(kpi, rows, period)), (answer.value, oracle(kpi, rows, period))
@@ -156,11 +174,18 @@ def test_ask_matches_the_oracle(
         reach = pd.to_numeric(rows["reach"])
         assert (answer.bounds.lower, answer.bounds.upper) == (reach.max(), reach.sum())
     if by is not None:
-        expected = {str(name): oracle(kpi, group, period) for name, group in rows.groupby(by.value)}
-        got = {row.label: row.value for row in answer.breakdown}
-        assert got.keys() == expected.keys()
-        for name, value in expected.items():
-            assert close(got[name], value), name
+        groups = {str(name): group for name, group in rows.groupby(by.value)}
+        ranking = sorted(groups, key=lambda name: (-weight(kpi, groups[name], period), name))
+        shown, rest = ranking[:top], ranking[top:]
+        assert [row.label for row in answer.breakdown if not row.others] == shown
+        for row in answer.breakdown[: len(shown)]:
+            assert close(row.value, oracle(kpi, groups[row.label], period)), row.label
+        others = [row for row in answer.breakdown if row.others]
+        assert len(others) == (1 if rest else 0)
+        if rest and not isinstance(kpi, UniqueKpi):  # the ratio of the rest's sums
+            together = pd.concat([groups[name] for name in rest])
+            assert others[0].label == f"{len(rest)} others"
+            assert close(others[0].value, oracle(kpi, together, period))
     overlapping = frame[
         (pd.to_datetime(frame["period_end"]) >= pd.Timestamp(period.start))
         & (pd.to_datetime(frame["period_start"]) <= pd.Timestamp(period.end))
