@@ -16,8 +16,11 @@ chart computed by :func:`kpi.evaluate.cells` instead.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar, cast
 
 from sqlalchemy import Connection, Engine
 
@@ -42,6 +45,8 @@ from kpi.periods import Grain, Period, grain_periods, last_closed, previous
 from kpi.query import ask
 from kpi.request import Filters, Request
 from kpi.targets import Target, applicable
+
+_T = TypeVar("_T")
 
 #: Periods in a digest's chart.
 SERIES_PERIODS = 12
@@ -113,6 +118,31 @@ class Digest:
     series: tuple[KpiSeries, ...]
 
 
+class DigestCache:
+    """What the digests of one pass share, so that each is computed once whatever the number of
+    channels asking: a KPI's answer for a scope and period, the sums per platform and campaign of
+    a period, the chart's sums and the platforms' newest dates.
+
+    Pass one cache to the :func:`build_digest` calls of one pass (the digests due at one time)
+    and drop it afterwards: a value is the store's as of the first digest that needed it, so a
+    cache kept longer would not see later imports. Safe to share between threads (at worst a
+    value is computed twice).
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, object] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """The value computed for ``key``, computing it on first use."""
+        with self._lock:
+            if key in self._values:
+                return cast(_T, self._values[key])
+        value = compute()
+        with self._lock:
+            return cast(_T, self._values.setdefault(key, value))
+
+
 def build_digest(
     engine: Engine,
     kpis: Sequence[Kpi],
@@ -124,42 +154,43 @@ def build_digest(
     filters: Filters = (),
     targets: Sequence[Target] = (),
     movers_limit: int = LIMIT,
+    cache: DigestCache | None = None,
 ) -> Digest:
     """The digest of ``kpis`` for the last closed ``grain`` (day, week or month) before ``today``.
 
     ``filters`` scope every figure (a channel following one platform); ``targets`` are the stored
-    targets, from which each KPI takes the one with its KPI, scope and grain.
+    targets, from which each KPI takes the one with its KPI, scope and grain. ``cache`` shares
+    the work between the digests of one pass (see :class:`DigestCache`).
     """
     if grain not in DIGEST_GRAINS:
         raise ValueError(f"a digest covers a day, a week or a month, not a {grain.value}")
     period = last_closed(grain, today, week_start)
     before = previous(period)
     scope = Scope(tuple(filters))
+    cache = DigestCache() if cache is None else cache
     lines = tuple(
         DigestLine(
-            kpi,
-            ask(
-                engine,
-                Request(kpi, period, before, filters=filters),
-                today=today,
-                timezone=timezone,
-                week_start=week_start,
-                targets=targets,
-            ),
+            kpi, _answer(engine, cache, kpi, period, filters, today, timezone, week_start, targets)
         )
         for kpi in kpis
     )
     split = [kpi for kpi in kpis if decomposable(kpi)]
     charted = grain_periods(period, SERIES_PERIODS)
+    dimensions = (Dimension.PLATFORM, Dimension.CAMPAIGN) if split else (Dimension.PLATFORM,)
+    measures = frozenset(_measures(split))
     with engine.connect() as connection:
-        dimensions = [Dimension.PLATFORM, Dimension.CAMPAIGN] if split else [Dimension.PLATFORM]
-        now = period_sums(connection, _measures(split), period, scope, dimensions)
-        prior = (
-            period_sums(connection, _measures(split), before, scope, dimensions) if split else now
-        )
-        values = _series_values(connection, kpis, charted, scope)
-        newest = aggregate.last_dates(connection, scope)
-    change = Change(now, prior)
+
+        def sums(when: Period) -> PeriodSums:
+            key = ("sums", when.start, when.end, scope, dimensions, measures)
+            return cache.remember(
+                key, lambda: period_sums(connection, measures, when, scope, dimensions)
+            )
+
+        now = sums(period)
+        prior = sums(before) if split else now
+        values = _series_values(connection, cache, kpis, charted, scope)
+        newest = cache.remember(("newest", scope), lambda: aggregate.last_dates(connection, scope))
+    change = cache.remember(("change", now, prior), lambda: Change(now, prior))
     return Digest(
         period=period,
         previous=before,
@@ -178,21 +209,53 @@ def build_digest(
     )
 
 
+def _answer(
+    engine: Engine,
+    cache: DigestCache,
+    kpi: Kpi,
+    period: Period,
+    filters: Filters,
+    today: dt.date,
+    timezone: str,
+    week_start: int,
+    targets: Sequence[Target],
+) -> Answer:
+    request = Request(kpi, period, previous(period), filters=filters)
+    target = applicable(targets, kpi, Scope(tuple(filters)), period)
+    judged = () if target is None else (target,)
+    key = ("answer", request, today, timezone, week_start, target, target and target.id)
+    return cache.remember(
+        key,
+        lambda: ask(
+            engine, request, today=today, timezone=timezone, week_start=week_start, targets=judged
+        ),
+    )
+
+
 def _series_values(
-    connection: Connection, kpis: Sequence[Kpi], charted: Sequence[Period], scope: Scope
+    connection: Connection,
+    cache: DigestCache,
+    kpis: Sequence[Kpi],
+    charted: Sequence[Period],
+    scope: Scope,
 ) -> dict[str, list[float | None]]:
     """Each KPI's value per charted period: the sums and ratios from one dated query."""
-    summed = [kpi for kpi in kpis if isinstance(kpi, SumKpi | RatioKpi)]
-    if summed:
-        start, end = charted[0].start, charted[-1].end
-        dated = dated_sums(connection, _measures(summed), start, end, scope)
+    summed = frozenset(_measures([k for k in kpis if isinstance(k, SumKpi | RatioKpi)]))
+    start, end = charted[0].start, charted[-1].end
     values: dict[str, list[float | None]] = {}
     for kpi in kpis:
         if isinstance(kpi, SumKpi | RatioKpi):
+            dated = cache.remember(
+                ("dated", start, end, scope, summed),
+                lambda: dated_sums(connection, summed, start, end, scope),
+            )
             found = window_cells(kpi, dated, charted)
             values[kpi.name] = [None if cell is None else cell.value for cell in found]
         else:
-            cells = evaluate.cells(connection, kpi, charted, scope, with_bounds=False)
+            cells = cache.remember(
+                ("cells", kpi, tuple(charted), scope),
+                partial(evaluate.cells, connection, kpi, charted, scope, with_bounds=False),
+            )
             by_bucket = {cell.bucket: cell.value for cell in cells}
             values[kpi.name] = [by_bucket.get(i) for i in range(len(charted))]
     return values

@@ -177,7 +177,10 @@ def period_sums(
     dimension's value had data in the period (see the digest's freshness).
     """
     chosen = sorted(set(measures))
-    group = [*(d.value for d in dimensions), "currency"]
+    # Campaign before platform: grouping by platform first with a platform filter made SQLite
+    # walk the series index and scan the period once per series (0.3 s instead of 5 ms).
+    leading = sorted(dimensions, key=lambda d: d.value in aggregate.ROLLUP_DIMENSIONS)
+    group = [*(d.value for d in leading), "currency"]
     frame = aggregate.window_sums(connection, period.start, period.end, chosen, scope, group)
 
     def text(name: str) -> npt.NDArray[np.object_]:

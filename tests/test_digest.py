@@ -17,7 +17,7 @@ from kpi import evaluate
 from kpi.aggregate import Scope
 from kpi.answer import Answer, TargetState
 from kpi.catalog import BUILTIN, Kpi
-from kpi.digest import SERIES_PERIODS, Digest, build_digest
+from kpi.digest import SERIES_PERIODS, Digest, DigestCache, build_digest
 from kpi.dimensions import Dimension
 from kpi.movers import Movers, movers
 from kpi.periods import Grain, Period, grain_periods, last_closed, previous
@@ -255,6 +255,28 @@ def test_shared_queries_do_not_grow_with_the_kpis(
         counts.append(len(statements))
     assert counts[0] == counts[1]
     assert counts[0] <= 10
+
+
+def test_a_cache_shares_the_work_of_one_pass(engine: Engine, tmp_path: Path) -> None:
+    _store(engine, tmp_path)
+    targets = [Target("ctr", ">=", 0.012, TargetGrain.WEEK, id=7)]
+    meta = ((Dimension.PLATFORM, ("meta",)),)
+    kpis = [CTR, CPC, BUILTIN["reach"]]
+    cache = DigestCache()
+    assert weekly_digest(engine, kpis, targets=targets, cache=cache) == weekly_digest(
+        engine, kpis, targets=targets
+    )
+    with counted(engine) as statements:
+        again = weekly_digest(engine, kpis, targets=targets, cache=cache)
+    assert statements == []
+    assert again == weekly_digest(engine, kpis, targets=targets)
+    scoped = weekly_digest(engine, [CTR], filters=meta, cache=cache)
+    assert scoped == weekly_digest(engine, [CTR], filters=meta)
+    assert scoped.freshness[0].platform == "meta" and len(scoped.freshness) == 1
+    renumbered = [Target("ctr", ">=", 0.012, TargetGrain.WEEK, id=8)]
+    other = weekly_digest(engine, [CTR], targets=renumbered, cache=cache)
+    assert other.lines[0].answer.target is not None
+    assert other.lines[0].answer.target.target_id == 8
 
 
 @pytest.mark.parametrize("filters", [(), ((Dimension.PLATFORM, ("facebook", "tiktok")),)])
