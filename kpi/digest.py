@@ -11,6 +11,10 @@ campaign (both splits of every KPI's movers, and which platforms have rows in th
 query over the 12 periods of the charts (daily rollup when the scope allows it), and the newest
 date per platform. Reach and follower growth, which cannot be summed over days, have their
 chart computed by :func:`kpi.evaluate.cells` instead.
+
+The digests of one pass (every channel's Monday digest) mostly repeat each other: the same week,
+the default KPIs, a handful of scopes. A :class:`DigestCache` passed to each of them computes
+every answer and every frame once for the whole pass.
 """
 
 from __future__ import annotations
