@@ -23,6 +23,7 @@ from kpi.catalog import (
     Unit,
     UnknownKpiError,
 )
+from kpi.commands import SUBCOMMAND_HELP
 from kpi.errors import KpiError
 from kpi.grammar import EXAMPLES, GRAMMAR_HELP, GrammarError
 from kpi.periods import Grain, Period
@@ -276,9 +277,10 @@ class HelpView:
 
 
 def help_view() -> HelpView:
-    """The grammar without its own example lines, which the message lists on their own."""
+    """The grammar without its own example lines, which the message lists on their own, then
+    the configuration subcommands."""
     grammar = GRAMMAR_HELP.partition("\nExamples:")[0]
-    return HelpView(grammar, EXAMPLES)
+    return HelpView(f"{grammar}\n\n{SUBCOMMAND_HELP}", EXAMPLES)
 
 
 @dataclass(frozen=True)

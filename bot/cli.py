@@ -15,10 +15,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Column, Table
 
 from bot import answer_view, formatting, logs, terminal
+from bot.jobs import Jobs
 from bot.rendering import Message, Renderer
+from bot.scheduler import run_forever as run_scheduler
 from bot.serve import serve as serve_bot
-from bot.settings import Settings, load_settings
+from bot.services import build_services
+from bot.settings import Settings, load_settings, require_token
 from bot.showcase import round_trip
+from bot.slack_clients import web_client
 from kpi import demo as demo_data
 from kpi import grammar, query, targets
 from kpi.catalog import Catalog, load_catalog
@@ -315,6 +319,70 @@ def serve() -> None:
     settings = load_settings()
     logs.configure(settings.log_level)
     serve_bot(settings)
+
+
+@app.command()
+def scheduler(
+    parent_pid: Annotated[int | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run the digest and alert scheduler on its own (kpibot serve starts one by itself)."""
+    settings = load_settings()
+    logs.configure(settings.log_level)
+    require_token(settings)
+    run_scheduler(settings, parent_pid=parent_pid)
+
+
+digest_app = typer.Typer(help="Scheduled digests.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Target alerts.", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
+app.add_typer(alerts_app, name="alerts")
+
+
+def _operator_jobs(settings: Settings) -> Jobs:
+    logs.configure(settings.log_level)
+    require_token(settings)
+    return Jobs.posting_with(build_services(settings), web_client(settings))
+
+
+@digest_app.command("run")
+def digest_run(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Run as if today were YYYY-MM-DD.")
+    ] = None,
+) -> None:
+    """Send every subscription's digest for the last closed period, once (for cron)."""
+    settings = load_settings()
+    sent = _operator_jobs(settings).digest_pass(_today(settings, as_of))
+    for delivery in sent:
+        console.print(
+            f"digest {delivery.subject_id} → {delivery.channel} for {delivery.period}: "
+            f"{delivery.status}",
+            highlight=False,
+            markup=False,
+        )
+    console.print(f"{len(sent)} digest(s) sent; already-sent ones are never sent twice.")
+
+
+@alerts_app.command("run")
+def alerts_run(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Run as if today were YYYY-MM-DD.")
+    ] = None,
+) -> None:
+    """Judge every target for its last closed period and post alerts, once (for cron)."""
+    settings = load_settings()
+    now = _now(settings)
+    if as_of is not None:
+        now = dt.datetime.combine(_today(settings, as_of), now.timetz())
+    outcomes = _operator_jobs(settings).alerts_pass(now)
+    for outcome in outcomes:
+        status = "" if outcome.delivery is None else f" ({outcome.delivery.status})"
+        console.print(
+            f"target {outcome.target_id} for {outcome.period}: {outcome.action}{status}",
+            highlight=False,
+            markup=False,
+        )
+    console.print(f"{len(outcomes)} target(s) judged.")
 
 
 def _today(settings: Settings, as_of: str | None) -> dt.date:

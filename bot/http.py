@@ -43,7 +43,7 @@ def health(services: Services, mode: str) -> tuple[bool, dict[str, object]]:
     return database_ok, {
         "status": "ok" if database_ok else "unhealthy",
         "database": "ok" if database_ok else "unreachable",
-        "scheduler": services.scheduler_state(),
+        "scheduler": services.scheduler_state() if database_ok else "unknown",
         "mode": mode,
     }
 

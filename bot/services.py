@@ -15,7 +15,8 @@ from functools import partial
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine, text
 
-from bot import slack_clients
+from bot import heartbeats, slack_clients
+from bot.delivery import Pacer
 from bot.rendering import Renderer
 from bot.settings import Settings
 from kpi.catalog import Catalog, load_catalog
@@ -35,8 +36,14 @@ class Services:
     clock: Callable[[], dt.datetime]
     #: How replies reach a response_url (a retrying WebhookClient; a spec'd mock in unit tests).
     webhook: Callable[[str], WebhookClient] = slack_clients.webhook
-    #: Filled in by the scheduler when one runs in this process; /healthz reports it.
-    scheduler_state: Callable[[], str] = field(default=lambda: "not running")
+    #: One pacer per process, shared by every ledger, so channels get at most a post a second.
+    pacer: Pacer = field(default_factory=Pacer)
+
+    def scheduler_state(self) -> str:
+        """What /healthz says of the scheduler, wherever it runs (see bot.heartbeats)."""
+        if not self.settings.scheduler_enabled:
+            return "disabled (KPIBOT_SCHEDULER=false)"
+        return heartbeats.describe(self.engine, self.clock())
 
     def today(self) -> dt.date:
         return today_in(self.clock(), self.settings.zone)
@@ -53,11 +60,12 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Open the store (migrating it) and validate the catalog once, at start-up."""
+    catalog = load_catalog(settings.kpis_file)
     return Services(
         settings=settings,
         engine=open_store(settings.database_url),
-        catalog=load_catalog(settings.kpis_file),
-        renderer=Renderer(),
+        catalog=catalog,
+        renderer=Renderer(catalog=catalog),
         work=ThreadPoolExecutor(settings.answer_threads, thread_name_prefix="kpibot-answer"),
         clock=partial(dt.datetime.now, settings.zone),
     )

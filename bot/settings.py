@@ -44,11 +44,14 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(default=True, alias="KPIBOT_SCHEDULER")
     misfire_grace: dt.timedelta = Field(default=dt.timedelta(hours=6), alias="KPIBOT_MISFIRE_GRACE")
     data_lag: dt.timedelta = Field(default=dt.timedelta(days=1), alias="KPIBOT_DATA_LAG")
+    delivery_lease: dt.timedelta = Field(
+        default=dt.timedelta(minutes=2), alias="KPIBOT_DELIVERY_LEASE"
+    )
     digest_kpis: Annotated[tuple[str, ...], NoDecode] = Field(
         default=("spend", "ctr", "cpc", "conversions", "roas"), alias="KPIBOT_DIGEST_KPIS"
     )
 
-    @field_validator("misfire_grace", "data_lag", mode="before")
+    @field_validator("misfire_grace", "data_lag", "delivery_lease", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         """``6h``, ``90m``, ``1d``, ``30s`` or plain seconds: how people write delays in .env."""
@@ -157,13 +160,7 @@ class Mode(StrEnum):
 _PREFIXES = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
 
 
-def require_slack(settings: Settings) -> None:
-    """Refuse to serve without the secrets the mode needs, naming each missing or malformed key."""
-    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
-    if settings.mode is Mode.HTTP:
-        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
-    else:
-        needed["SLACK_APP_TOKEN"] = settings.slack_app_token
+def _check(needed: dict[str, SecretStr | None]) -> None:
     problems = []
     for key, secret in needed.items():
         value = "" if secret is None else secret.get_secret_value().strip()
@@ -173,6 +170,21 @@ def require_slack(settings: Settings) -> None:
             problems.append(f"{key} must start with {_PREFIXES[key]}")
     if problems:
         raise ConfigError("cannot start the bot: " + "; ".join(problems))
+
+
+def require_token(settings: Settings) -> None:
+    """What posting needs (digests and alerts run from cron): the bot token only."""
+    _check({"SLACK_BOT_TOKEN": settings.slack_bot_token})
+
+
+def require_slack(settings: Settings) -> None:
+    """Refuse to serve without the secrets the mode needs, naming each missing or malformed key."""
+    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
+    if settings.mode is Mode.HTTP:
+        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
+    else:
+        needed["SLACK_APP_TOKEN"] = settings.slack_app_token
+    _check(needed)
 
 
 def load_settings() -> Settings:

@@ -69,9 +69,10 @@ def decide(previous: AlertState | None, state: TargetState, now: dt.datetime) ->
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite keeps no zone: times are stored in UTC and read back as UTC."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def _state(row: Row[Any]) -> AlertState:
@@ -102,12 +103,12 @@ def record(engine: Engine, new: AlertState) -> None:
         "target_id": new.target_id,
         "state": new.state.value,
         "period": new.period,
-        "evaluated_at": new.evaluated_at,
+        "evaluated_at": _utc(new.evaluated_at),
         "value": new.value,
         "episode_alert_id": new.episode_alert_id,
-        "snoozed_until": new.snoozed_until,
+        "snoozed_until": _utc(new.snoozed_until),
         "acknowledged_by": new.acknowledged_by,
-        "acknowledged_at": new.acknowledged_at,
+        "acknowledged_at": _utc(new.acknowledged_at),
     }
     builder = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     statement = builder(target_states).values(**values)
@@ -124,7 +125,7 @@ def snooze(engine: Engine, target_id: int, until: dt.datetime) -> bool:
         result = connection.execute(
             update(target_states)
             .where(target_states.c.target_id == target_id)
-            .values(snoozed_until=until)
+            .values(snoozed_until=_utc(until))
         )
     return bool(result.rowcount)
 
@@ -134,6 +135,6 @@ def acknowledge(engine: Engine, target_id: int, user_id: str, now: dt.datetime) 
         result = connection.execute(
             update(target_states)
             .where(target_states.c.target_id == target_id)
-            .values(acknowledged_by=user_id, acknowledged_at=now)
+            .values(acknowledged_by=user_id, acknowledged_at=_utc(now))
         )
     return bool(result.rowcount)

@@ -14,7 +14,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from bot.cli import app
-from kpi import grammar
+from kpi import commands, grammar
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 runner = CliRunner()
@@ -132,5 +132,5 @@ def test_kpis_lists_the_catalog_and_a_bad_kpis_file_is_refused(tmp_path: Path) -
 def test_every_slash_subcommand_is_documented_in_the_readme() -> None:
     readme = README.read_text(encoding="utf-8")
     english = [word for word in grammar._COMMANDS if word not in {"aide", "liste"}]
-    for word in english:
+    for word in (*english, *commands.SUBCOMMANDS):
         assert f"`/kpi {word}" in readme, f"`/kpi {word}` is not in README.md"

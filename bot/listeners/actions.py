@@ -9,11 +9,19 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import configuring
 from bot.answering import Asked, Variant, reply
-from bot.rendering import ACTION_BY_PLATFORM
+from bot.rendering import (
+    ACTION_BY_PLATFORM,
+    ACTION_SNOOZE_DAY,
+    ACTION_SNOOZE_PERIOD,
+    ACTION_SNOOZE_WEEK,
+)
 from bot.replies import reply_later
 from bot.services import Services
+from kpi import alert_states, targets
 from kpi.errors import KpiError
+from kpi.targets import window
 
 #: Errors that mean "the bot cannot post here", which the user can fix by inviting it.
 NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -70,5 +78,56 @@ def handle_share(
             )
             return {**services.renderer.error(refusal).payload(), "replace_original": False}
         return {"delete_original": True}
+
+    reply_later(services, body["response_url"], make, logger)
+
+
+SNOOZES = {
+    ACTION_SNOOZE_DAY: "day",
+    ACTION_SNOOZE_WEEK: "week",
+    ACTION_SNOOZE_PERIOD: "period",
+}
+
+
+def handle_alert_button(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: WebClient,
+    services: Services,
+    logger: logging.Logger,
+) -> None:
+    """Snooze or acknowledge a target from its alert, then say so on the alert itself."""
+    ack()
+    user_id = body["user"]["id"]
+
+    def make() -> dict[str, Any]:
+        try:
+            target_id = int(str(action.get("value", "")))
+        except ValueError:
+            raise KpiError("this button belongs to an unknown alert") from None
+        now = services.clock()
+        engine = services.engine
+        target = next((t for t in targets.load(engine) if t.id == target_id), None)
+        if target is None:
+            raise KpiError(f"target {target_id} was removed; /kpi target list shows the others")
+        choice = SNOOZES.get(action["action_id"])
+        until = None
+        if choice is None:
+            alert_states.acknowledge(engine, target_id, user_id, now)
+            note = "Acknowledged."
+        else:
+            period_days = window(target, services.today(), services.settings.week_start).days
+            until = configuring.snooze_until(choice, now, period_days)
+            alert_states.snooze(engine, target_id, until)
+            until = until.astimezone(services.settings.zone)
+            note = f"Snoozed until {until:%a %d %b %H:%M %Z}."
+        message = body.get("message")
+        channel = body.get("channel", {}).get("id")
+        if message and channel:
+            updated = services.renderer.alert_handled(message, user_id=user_id, snoozed_until=until)
+            client.chat_update(channel=channel, ts=message["ts"], **updated.payload())
+        logger.info("target %s: %s", target_id, note)
+        return {"response_type": "ephemeral", "replace_original": False, "text": note}
 
     reply_later(services, body["response_url"], make, logger)

@@ -198,3 +198,13 @@ target_states = Table(
     Column("acknowledged_by", String(40)),
     Column("acknowledged_at", DateTime(timezone=True)),
 )
+
+#: One row per running scheduler, refreshed every minute: /healthz of any process (and of any
+#: replica) can tell whether a scheduler runs somewhere, and what it last did.
+scheduler_beats = Table(
+    "scheduler_beats",
+    metadata,
+    Column("owner", String(80), primary_key=True),
+    Column("beat_at", DateTime(timezone=True), nullable=False),
+    Column("state", Text, nullable=False),
+)

@@ -28,6 +28,7 @@ from kpi.catalog import BUILTIN
 
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
 RESPONSE_URL = "https://hooks.slack.com/commands/T0/1/abc"
+CLIENT = create_autospec(WebClient, instance=True)
 ANSWER = Message(
     text="CTR 1.23%", blocks=({"type": "section", "text": {"type": "mrkdwn", "text": "x"}},)
 )
@@ -92,7 +93,7 @@ def test_kpi_acks_first_then_answers_ephemerally(
     order.attach_mock(ack, "ack")
     order.attach_mock(reply, "reply")
     command = {"text": "ctr last-week", "response_url": RESPONSE_URL, "user_id": "U1"}
-    commands.handle_kpi(ack, command, services, logging.getLogger("test"))
+    commands.handle_kpi(ack, command, CLIENT, services, logging.getLogger("test"))
     assert [name for name, *_ in order.mock_calls][:2] == ["ack", "reply"]
     ack.assert_called_once()
     reply.assert_called_once_with(services, Asked("ctr last-week", NOW.date()))
@@ -104,7 +105,7 @@ def test_a_crash_reaches_the_user_as_a_reference_and_the_log_as_a_traceback(
 ) -> None:
     reply.side_effect = RuntimeError("database exploded")
     command = {"text": "ctr", "response_url": RESPONSE_URL}
-    commands.handle_kpi(_ack(), command, services, logging.getLogger("test"))
+    commands.handle_kpi(_ack(), command, CLIENT, services, logging.getLogger("test"))
     sent = webhook.send_dict.call_args.args[0]
     reference = sent["text"].removeprefix("failed ")
     assert len(reference) == 8
@@ -119,9 +120,8 @@ def test_a_refused_response_url_is_logged(
     webhook.send_dict.return_value = WebhookResponse(
         url=RESPONSE_URL, status_code=404, body="expired_url", headers={}
     )
-    commands.handle_kpi(
-        _ack(), {"text": "ctr", "response_url": RESPONSE_URL}, services, logging.getLogger("t")
-    )
+    command = {"text": "ctr", "response_url": RESPONSE_URL}
+    commands.handle_kpi(_ack(), command, CLIENT, services, logging.getLogger("t"))
     assert "expired_url" in caplog.text
 
 

@@ -1,4 +1,4 @@
-"""Digest subscriptions, the delivery ledger and per-target alert state (scheduled messages).
+"""Digest subscriptions, the delivery ledger, per-target alert state and scheduler heartbeats.
 
 Revision ID: 0006
 Revises: 0005
@@ -63,4 +63,10 @@ def upgrade() -> None:
         sa.Column("snoozed_until", sa.DateTime(timezone=True)),
         sa.Column("acknowledged_by", sa.String(40)),
         sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
+    )
+    op.create_table(
+        "scheduler_beats",
+        sa.Column("owner", sa.String(80), primary_key=True),
+        sa.Column("beat_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.Text, nullable=False),
     )

@@ -1,0 +1,260 @@
+"""One pass of each scheduled job: digests, target alerts, the delivery sweep.
+
+The scheduler, ``kpibot digest run`` / ``kpibot alerts run`` (for cron) and the Slack commands
+(``/kpi digest now``) all call these, so every path shares the ledger's "exactly once": running
+a pass twice for the same period posts nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot import charts
+from bot.delivery import Claim, Delivery, Kind, Ledger
+from bot.rendering import Message
+from bot.services import Services
+from kpi import alert_states, subscriptions, targets
+from kpi.alert_states import Action, AlertState
+from kpi.alerting import Evaluation, closed_period, evaluate_for_alert
+from kpi.answer import TargetState
+from kpi.catalog import Kpi
+from kpi.digest import Digest, DigestCache, build_digest
+from kpi.errors import KpiError
+from kpi.periods import Period, last_closed
+from kpi.subscriptions import Subscription
+
+logger = logging.getLogger("kpibot.jobs")
+
+
+def period_key(period: Period) -> str:
+    """The ledger's period: exact dates, so a period is the same key for every process."""
+    return f"{period.start.isoformat()}..{period.end.isoformat()}"
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    target_id: int
+    period: str
+    action: Action
+    delivery: Delivery | None
+
+
+#: Digests due at one time share their computations for this long (see DigestCache): long
+#: enough for a Monday 09:00 burst, short enough that a later import is seen.
+CACHE_SECONDS = 600.0
+
+
+class Jobs:
+    def __init__(self, services: Services, ledger: Ledger) -> None:
+        self.services = services
+        self.ledger = ledger
+        self._cache: tuple[dt.date, float, DigestCache] | None = None
+        self._cache_lock = threading.Lock()
+
+    def _shared_cache(self, today: dt.date) -> DigestCache:
+        """One cache for the digests of one day's burst, whichever job thread asks."""
+        with self._cache_lock:
+            now = time.monotonic()
+            if (
+                self._cache is None
+                or self._cache[0] != today
+                or now - self._cache[1] > CACHE_SECONDS
+            ):
+                self._cache = (today, now, DigestCache())
+            return self._cache[2]
+
+    @classmethod
+    def posting_with(cls, services: Services, client: WebClient) -> Jobs:
+        """Jobs whose ledger posts with ``client``, leased as configured."""
+        ledger = Ledger(
+            services.engine,
+            client,
+            clock=services.clock,
+            pacer=services.pacer,
+            lease=services.settings.delivery_lease,
+        )
+        return cls(services, ledger)
+
+    # -- digests --------------------------------------------------------------------------
+
+    def _kpis(self, subscription: Subscription) -> list[Kpi]:
+        catalog = self.services.catalog
+        names = subscription.kpis or self.services.settings.digest_kpis
+        return [catalog[name] for name in names]
+
+    def digest_period(self, subscription: Subscription, today: dt.date) -> Period:
+        return last_closed(subscription.schedule.grain, today, self.services.settings.week_start)
+
+    def digest_sent(self, subscription: Subscription, today: dt.date) -> bool:
+        assert subscription.id is not None
+        key = period_key(self.digest_period(subscription, today))
+        return self.ledger.find(Kind.DIGEST, subscription.id, subscription.channel, key) is not None
+
+    def build(self, subscription: Subscription, today: dt.date) -> tuple[Digest, Message, bytes]:
+        """The digest's content, its message and its chart, for posting or previewing."""
+        settings = self.services.settings
+        digest = build_digest(
+            self.services.engine,
+            self._kpis(subscription),
+            grain=subscription.schedule.grain,
+            today=today,
+            timezone=settings.timezone,
+            week_start=settings.week_start,
+            filters=subscription.filters,
+            targets=targets.load(self.services.engine),
+            cache=self._shared_cache(today),
+        )
+        message = self.services.renderer.digest(digest, subscription)
+        chart = charts.render(digest.series, f"{subscription.schedule.describe()} digest")
+        return digest, message, chart
+
+    def digest(self, subscription_id: int, today: dt.date) -> Delivery | None:
+        """Send one subscription's digest for the period closed on ``today``, once."""
+        subscription = subscriptions.get(self.services.engine, subscription_id)
+        if subscription is None:
+            return None
+        if self.digest_sent(subscription, today):
+            return None
+        digest, message, chart = self.build(subscription, today)
+        key = period_key(digest.period)
+        claimed = self.ledger.claim(
+            Claim(Kind.DIGEST, subscription_id, subscription.channel, key, message.payload())
+        )
+        if claimed is None:
+            return None
+        chart_claim = self.ledger.claim(
+            Claim(
+                Kind.CHART,
+                subscription_id,
+                subscription.channel,
+                key,
+                {"filename": f"digest-{digest.period.start}.png", "title": "KPIs vs targets"},
+                attachment=chart,
+                parent_id=claimed.id,
+            )
+        )
+        posted = self.ledger.deliver(claimed)
+        if chart_claim is not None:
+            self.ledger.deliver(chart_claim)
+        logger.info(
+            "digest %s to %s for %s: %s", subscription_id, subscription.channel, key, posted.status
+        )
+        return posted
+
+    def digest_pass(self, today: dt.date) -> list[Delivery]:
+        """Each subscription's digest for the period closed on ``today`` (``kpibot digest run``)."""
+        sent = []
+        for subscription in subscriptions.load(self.services.engine):
+            assert subscription.id is not None
+            try:
+                delivery = self.digest(subscription.id, today)
+            except KpiError as error:
+                logger.error("digest to %s cannot be built: %s", subscription.channel, error)
+                continue
+            if delivery is not None:
+                sent.append(delivery)
+        return sent
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    def alerts_pass(self, now: dt.datetime | None = None) -> list[AlertOutcome]:
+        """Judge every target with a channel once per newly closed period and post what the
+        policy says (see kpi.alert_states)."""
+        moment = now or self.services.clock()
+        engine, settings = self.services.engine, self.services.settings
+        states = alert_states.load(engine)
+        outcomes = []
+        for target in targets.load(engine):
+            assert target.id is not None
+            if not target.channel:
+                continue
+            period = closed_period(
+                target, moment, settings.zone, settings.data_lag, settings.week_start
+            )
+            if period is None:
+                continue
+            key = period_key(period)
+            previous = states.get(target.id)
+            if previous is not None and previous.period == key:
+                continue
+            evaluation = evaluate_for_alert(engine, target, self.services.catalog, period=period)
+            outcomes.append(self._act(evaluation, previous, key, moment))
+        return outcomes
+
+    def _act(
+        self, evaluation: Evaluation, previous: AlertState | None, key: str, now: dt.datetime
+    ) -> AlertOutcome:
+        target = evaluation.target
+        assert target.id is not None and target.channel
+        state = evaluation.status.state
+        action = alert_states.decide(previous, state, now)
+        renderer = self.services.renderer
+        episode = previous.episode_alert_id if previous is not None else None
+        delivery = None
+        claim: Claim | None = None
+        match action:
+            case Action.ALERT:
+                claim = Claim(
+                    Kind.ALERT, target.id, target.channel, key, renderer.alert(evaluation).payload()
+                )
+            case Action.STILL_MISSING:
+                claim = Claim(
+                    Kind.ALERT,
+                    target.id,
+                    target.channel,
+                    key,
+                    renderer.alert(evaluation, follow_up=True).payload(),
+                    parent_id=episode,
+                )
+            case Action.RESOLVED:
+                claim = Claim(
+                    Kind.RESOLVED,
+                    target.id,
+                    target.channel,
+                    key,
+                    renderer.resolved(evaluation).payload(),
+                    parent_id=episode,
+                )
+            case Action.NO_DATA:
+                claim = Claim(
+                    Kind.NO_DATA,
+                    target.id,
+                    target.channel,
+                    key,
+                    renderer.no_data(evaluation).payload(),
+                )
+        if claim is not None:
+            delivery = self.ledger.submit(claim) or self.ledger.find(
+                claim.kind, claim.subject_id, claim.channel, claim.period
+            )
+        if action is Action.ALERT and delivery is not None:
+            episode = delivery.id
+        closes = state is TargetState.MET
+        fresh = closes or action is Action.ALERT  # an acknowledgement lasts one episode
+        alert_states.record(
+            self.services.engine,
+            AlertState(
+                target_id=target.id,
+                state=state,
+                period=key,
+                evaluated_at=now,
+                value=evaluation.value,
+                episode_alert_id=None if closes else episode,
+                snoozed_until=previous.snoozed_until if previous else None,
+                acknowledged_by=None if fresh or previous is None else previous.acknowledged_by,
+                acknowledged_at=None if fresh or previous is None else previous.acknowledged_at,
+            ),
+        )
+        return AlertOutcome(target.id, key, action, delivery)
+
+    # -- sweep ----------------------------------------------------------------------------
+
+    def sweep(self) -> Sequence[Delivery]:
+        return self.ledger.sweep()

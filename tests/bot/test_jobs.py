@@ -1,0 +1,190 @@
+"""Digest and alert passes end to end: demo store, real rendering, the ledger, the stand-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.delivery import Status
+from bot.jobs import Jobs
+from bot.services import Services, build_services
+from bot.settings import Settings
+from bot.slack_clients import web_client
+from bot.standin import Channel, SlackStandIn
+from kpi import alert_states, demo, subscriptions, targets
+from kpi.alert_states import Action
+from kpi.alerting import evaluate_for_alert
+from kpi.answer import TargetState
+from kpi.dimensions import Dimension
+from kpi.periods import Grain, last_closed
+from kpi.schedules import Cadence, Schedule
+from kpi.store.engine import open_store
+from kpi.subscriptions import Subscription
+from kpi.targets import Target, TargetGrain
+from tests.query_data import load
+
+TODAY = dt.date(2026, 11, 23)  # a Monday
+#: The demo data runs three weeks past TODAY, so that later weeks can be judged too.
+DATA_END = dt.date(2026, 12, 13)
+#: Tuesday: last week (16-22 Nov) closed Monday 00:00 and the 1-day data lag has passed.
+TUESDAY = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("jobs")
+    engine = open_store(f"sqlite:///{folder / 'demo.db'}")
+    load(engine, demo.generate(DATA_END, days=120), folder)
+    engine.dispose()
+    return folder / "demo.db"
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    channels = [Channel("C0GENERAL", "general"), Channel("C0MARKETING", "marketing")]
+    with SlackStandIn(channels=channels) as standin:
+        yield standin
+
+
+@pytest.fixture
+def jobs(store: Path, tmp_path: Path, slack: SlackStandIn) -> Jobs:
+    copy = tmp_path / "kpibot.db"
+    copy.write_bytes(store.read_bytes())
+    settings = Settings(
+        DATABASE_URL=f"sqlite:///{copy}",
+        SLACK_BOT_TOKEN=SecretStr("xoxb-standin-token"),
+        SLACK_API_URL=slack.api_url,
+    )
+    services: Services = build_services(settings)
+    made = Jobs.posting_with(services, web_client(settings))
+    made.ledger.pacer._interval = 0  # pacing is tested on its own; keep this test fast
+    return made
+
+
+def _blocks(params: dict[str, Any]) -> str:
+    blocks = params.get("blocks", [])
+    return json.dumps(json.loads(blocks) if isinstance(blocks, str) else blocks)
+
+
+def test_a_digest_is_posted_once_with_its_chart_in_the_thread(
+    jobs: Jobs, slack: SlackStandIn
+) -> None:
+    engine = jobs.services.engine
+    subscription_id = subscriptions.save(
+        engine,
+        Subscription("C0MARKETING", Schedule(Cadence.WEEKLY, 9, 0, weekday=0), ("ctr", "roas")),
+        now=TUESDAY,
+    )
+    posted = jobs.digest(subscription_id, TODAY)
+    assert posted is not None and posted.status is Status.POSTED
+    assert posted.period == "2026-11-16..2026-11-22"
+    (message,) = slack.calls_to("chat.postMessage")
+    assert message.params["channel"] == "C0MARKETING"
+    shown = _blocks(message.params)
+    assert "CTR" in shown and "ROAS" in shown and "16" in shown
+    (complete,) = slack.calls_to("files.completeUploadExternal")
+    assert complete.params["thread_ts"] == posted.ts
+    (upload,) = slack.calls_to("upload")
+    assert upload.body.startswith(b"\x89PNG")
+    assert jobs.digest(subscription_id, TODAY) is None
+    assert jobs.digest_pass(TODAY) == []
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_default_kpis_and_a_removed_subscription(jobs: Jobs, slack: SlackStandIn) -> None:
+    engine = jobs.services.engine
+    subscription_id = subscriptions.save(
+        engine, Subscription("C0GENERAL", Schedule(Cadence.DAILY, 8, 30)), now=TUESDAY
+    )
+    (sent,) = jobs.digest_pass(TODAY)
+    assert sent.period == "2026-11-22..2026-11-22"
+    shown = _blocks(slack.calls_to("chat.postMessage")[0].params)
+    for name in ("Spend", "CTR", "CPC", "Conversions", "ROAS"):
+        assert name in shown
+    subscriptions.remove(engine, "C0GENERAL")
+    assert jobs.digest(subscription_id, TODAY + dt.timedelta(days=1)) is None
+
+
+def _ctr_last_week(jobs: Jobs) -> float:
+    target = Target("ctr", ">=", 0.0, TargetGrain.WEEK, channel="C0MARKETING")
+    period = last_closed(Grain.WEEK, TODAY)
+    found = evaluate_for_alert(jobs.services.engine, target, jobs.services.catalog, period=period)
+    assert found.value is not None
+    return found.value
+
+
+def test_an_alert_episode_from_miss_to_back_on_target(jobs: Jobs, slack: SlackStandIn) -> None:
+    engine = jobs.services.engine
+    actual = _ctr_last_week(jobs)
+    target_id = targets.save(
+        engine,
+        Target("ctr", ">=", actual * 1.5, TargetGrain.WEEK, channel="C0MARKETING"),
+        now=TUESDAY,
+    )
+    (first,) = jobs.alerts_pass(TUESDAY)
+    assert first.action is Action.ALERT and first.delivery is not None
+    alert = slack.calls_to("chat.postMessage")[-1]
+    shown = _blocks(alert.params)
+    assert "alert_acknowledge" in shown and "alert_snooze_week" in shown
+    assert jobs.alerts_pass(TUESDAY) == []  # the same period is judged once
+    assert jobs.alerts_pass(TUESDAY + dt.timedelta(hours=5)) == []
+
+    # A week later, still missing: one follow-up, in the alert's thread.
+    (second,) = jobs.alerts_pass(TUESDAY + dt.timedelta(days=7))
+    assert second.action is Action.STILL_MISSING
+    follow_up = slack.calls_to("chat.postMessage")[-1]
+    assert follow_up.params["thread_ts"] == first.delivery.ts
+
+    # Acknowledged: the next missed week stays quiet.
+    alert_states.acknowledge(engine, target_id, "U0ALICE", TUESDAY + dt.timedelta(days=8))
+    posts = len(slack.calls_to("chat.postMessage"))
+    (third,) = jobs.alerts_pass(TUESDAY + dt.timedelta(days=14))
+    assert third.action is Action.NOTHING
+    assert len(slack.calls_to("chat.postMessage")) == posts
+
+    # The target is lowered, the next week meets it: "back on target" in the same thread.
+    targets.save(
+        engine, Target("ctr", ">=", 0.0001, TargetGrain.WEEK, channel="C0MARKETING"), now=TUESDAY
+    )
+    (fourth,) = jobs.alerts_pass(TUESDAY + dt.timedelta(days=21))
+    assert fourth.action is Action.RESOLVED
+    resolved = slack.calls_to("chat.postMessage")[-1]
+    assert resolved.params["thread_ts"] == first.delivery.ts
+    stored = alert_states.load(engine)[target_id]
+    assert stored.state is TargetState.MET and stored.episode_alert_id is None
+    assert stored.acknowledged_by is None
+
+
+def test_no_data_is_one_notice_not_a_miss(jobs: Jobs, slack: SlackStandIn) -> None:
+    engine = jobs.services.engine
+    targets.save(
+        engine,
+        Target(
+            "ctr",
+            ">=",
+            0.01,
+            TargetGrain.WEEK,
+            filters=((Dimension.PLATFORM, ("snapchat",)),),
+            channel="C0GENERAL",
+        ),
+        now=TUESDAY,
+    )
+    (first,) = jobs.alerts_pass(TUESDAY)
+    assert first.action is Action.NO_DATA
+    assert first.delivery is not None and first.delivery.status is Status.POSTED
+    (second,) = jobs.alerts_pass(TUESDAY + dt.timedelta(days=7))
+    assert second.action is Action.NOTHING
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert "No data" in _blocks(slack.calls_to("chat.postMessage")[0].params)
+
+
+def test_targets_without_a_channel_are_not_alerted(jobs: Jobs, slack: SlackStandIn) -> None:
+    targets.save(jobs.services.engine, Target("ctr", ">=", 0.9, TargetGrain.WEEK), now=TUESDAY)
+    assert jobs.alerts_pass(TUESDAY) == []
+    assert slack.calls_to("chat.postMessage") == []
