@@ -55,6 +55,18 @@ def _joined(*columns: ColumnElement[Any]) -> Any:
     return select(*columns).select_from(facts.join(series, series.c.id == facts.c.series_id))
 
 
+def _from_facts(scope: Scope, group: Sequence[str], *columns: ColumnElement[Any]) -> Any:
+    """``columns`` of the facts, joined to ``series`` only when the scope or a group needs it.
+
+    Every fact has its series (a foreign key), so the join only ever adds columns. Without it,
+    PostgreSQL reads period totals from their partial index alone; with it, it needs each row's
+    series id and scanned the primary key's whole window instead (0.4 s at 10 M rows).
+    """
+    if scope.filters or any(name not in PERIOD_COLUMNS for name in group):
+        return _joined(*columns)
+    return select(*columns).select_from(facts)
+
+
 def _frame(connection: Connection, statement: Any) -> pd.DataFrame:
     result = connection.execute(statement)
     columns = list(result.keys())
@@ -243,7 +255,7 @@ def _fact_sums(
         ]
     else:
         where = _inside_scope(connection, start, end, scope)
-    statement = _joined(*keys, *sums, func.count().label("rows"))
+    statement = _from_facts(scope, group, *keys, *sums, func.count().label("rows"))
     return statement.where(*where).group_by(*keys)
 
 
@@ -314,7 +326,7 @@ def exact_value(
 
 def partial_overlaps(connection: Connection, start: dt.date, end: dt.date, scope: Scope) -> int:
     """Rows (period totals) that overlap the window without lying inside it."""
-    statement = _joined(func.count()).where(
+    statement = _from_facts(scope, (), func.count()).where(
         facts.c.period_start != facts.c.period_end,
         facts.c.period_end >= start,
         facts.c.period_start <= end,
