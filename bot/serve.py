@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app
 from bot.http import wsgi_app
+from bot.jobs import Jobs
 from bot.launch import LISTENING
+from bot.scheduler import Scheduler
 from bot.services import build_services
 from bot.settings import Mode, Settings, require_slack
 from bot.slack_clients import web_client
@@ -60,6 +63,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
             "loglevel": settings.log_level.lower(),
             "errorlog": "-",
             "proc_name": "kpibot",
+            "control_socket_disable": True,  # replicas on one host would share its path
             "when_ready": _announce,
         }
         for key, value in options.items():
@@ -92,19 +96,45 @@ def _forget_secrets() -> None:
         os.environ.pop(key, None)
 
 
+def _scheduler_process() -> subprocess.Popen[bytes]:
+    """``kpibot scheduler`` beside gunicorn, told our pid so that it stops if we die."""
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bot", "scheduler", "--parent-pid", str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def serve(settings: Settings) -> None:
-    _forget_secrets()
     check(settings)
     if settings.mode is Mode.SOCKET:
-        assert settings.slack_app_token is not None  # checked by require_slack
-        services = build_services(settings)
-        app = create_app(settings, services)
-        app_token = settings.slack_app_token.get_secret_value()
-        logger.info("serving in Socket Mode")
-        handler = SocketModeHandler(
-            app, app_token, web_client=web_client(settings, token=app_token)
-        )
-        handler.start()  # type: ignore[no-untyped-call]
+        _serve_socket_mode(settings)
         return
+    scheduler = _scheduler_process() if settings.scheduler_enabled else None
+    _forget_secrets()  # after the scheduler process inherited them
     logger.info("serving HTTP on %s:%s", settings.host, settings.port)
-    _Server(settings).run()
+    try:
+        _Server(settings).run()
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.wait(timeout=15)
+
+
+def _serve_socket_mode(settings: Settings) -> None:
+    """One process: the Socket Mode client's threads and, unless disabled, the scheduler."""
+    assert settings.slack_app_token is not None  # checked by require_slack
+    _forget_secrets()
+    services = build_services(settings)
+    app = create_app(settings, services)
+    scheduler = None
+    if settings.scheduler_enabled:
+        scheduler = Scheduler(Jobs.posting_with(services, app.client), services.clock)
+        scheduler.start()
+    app_token = settings.slack_app_token.get_secret_value()
+    logger.info("serving in Socket Mode")
+    handler = SocketModeHandler(app, app_token, web_client=web_client(settings, token=app_token))
+    try:
+        handler.start()  # type: ignore[no-untyped-call]
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
