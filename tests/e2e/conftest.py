@@ -38,6 +38,7 @@ def bot_env(database_url: str, slack: SlackStandIn, **extra: str) -> dict[str, s
         "KPIBOT_TIMEZONE": "UTC",
         "KPIBOT_WEB_WORKERS": "1",
         "KPIBOT_LOG_LEVEL": "DEBUG",
+        "KPIBOT_SCHEDULER": "false",  # scheduled runs are tested on their own
         **extra,
     }
 

@@ -98,7 +98,9 @@ def test_three_replicas_post_each_digest_and_alert_once(pg_url: str) -> None:
     engine.dispose()
 
     with SlackStandIn(channels=CHANNELS) as slack:
-        env = bot_env(pg_url, slack, KPIBOT_DATA_LAG="0s", KPIBOT_LOG_LEVEL="INFO")
+        env = bot_env(
+            pg_url, slack, KPIBOT_DATA_LAG="0s", KPIBOT_LOG_LEVEL="INFO", KPIBOT_SCHEDULER="true"
+        )
         replicas = [serve_process(env) for _ in range(3)]
         try:
             _wait(
