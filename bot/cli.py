@@ -21,7 +21,7 @@ from bot.scheduler import run_forever as run_scheduler
 from bot.serve import serve as serve_bot
 from bot.services import build_services
 from bot.settings import Settings, load_settings, require_token
-from bot.showcase import round_trip
+from bot.showcase import tour
 from bot.slack_clients import web_client
 from kpi import demo as demo_data
 from kpi import grammar, query, targets
@@ -149,19 +149,20 @@ def demo(
         report = ingest_file(
             engine, path, ReadOptions(today=now.date()), now=now, source="canonical"
         )
-    _print_report(report)
-    campaigns = frame.loc[frame["campaign"] != "", "campaign"].nunique()
-    console.print(
-        f"Loaded {report.rows_written:,} rows: {frame['platform'].nunique()} platforms, "
-        f"{campaigns} campaigns, {frame['date'].min()} → {frame['date'].max()} "
-        f"into {settings.database_url}",
-        highlight=False,
-    )
-    console.print(
-        "Campaigns built to miss typical targets: " + ", ".join(demo_data.MISSING_TARGET_CAMPAIGNS),
-        highlight=False,
-    )
-    _show_round_trip(settings)
+        _print_report(report)
+        campaigns = frame.loc[frame["campaign"] != "", "campaign"].nunique()
+        console.print(
+            f"Loaded {report.rows_written:,} rows: {frame['platform'].nunique()} platforms, "
+            f"{campaigns} campaigns, {frame['date'].min()} → {frame['date'].max()} "
+            f"into {settings.database_url}",
+            highlight=False,
+        )
+        console.print(
+            "Campaigns built to miss typical targets: "
+            + ", ".join(demo_data.MISSING_TARGET_CAMPAIGNS),
+            highlight=False,
+        )
+        _show_tour(settings, path, now)
     console.print(
         "Try next:\n"
         '  kpibot ask "ctr last-week by platform"   a question, as in Slack\n'
@@ -175,20 +176,19 @@ def demo(
     )
 
 
-def _show_round_trip(settings: Settings) -> None:
-    """The real Slack path, shown without a workspace: stand-in, served bot, signed command."""
-    console.print("\nSlack, end to end (local Slack stand-in, `kpibot serve` in HTTP mode):")
-    trip = round_trip(settings)
+def _show_tour(settings: Settings, demo_csv: Path, now: dt.datetime) -> None:
+    """The real Slack paths, shown without a workspace (see bot.showcase)."""
     console.print(
-        f"  /kpi {trip.question}  -> signed POST /slack/events: HTTP {trip.status}, "
-        f"acked in {trip.ack_ms:.0f} ms, answer at the response_url after {trip.answer_ms:.0f} ms",
+        "\nSlack, end to end: a local Slack stand-in, `kpibot serve` in HTTP mode, requests "
+        "signed as Slack signs them (on a private copy of the demo data):",
         highlight=False,
-        markup=False,
     )
-    console.print("  The bot posted:", highlight=False)
-    message = Message(trip.posted.get("text", ""), tuple(trip.posted.get("blocks", ())))
-    for line in terminal.to_text(message).splitlines():
-        console.print(f"  | {line}", highlight=False, markup=False)
+    for shown in tour(settings, demo_csv, now):
+        console.print(f"\n  {shown.title}", highlight=False, markup=False)
+        posted = shown.message
+        message = Message(posted.get("text", ""), tuple(posted.get("blocks", ())))
+        for line in terminal.to_text(message).splitlines():
+            console.print(f"  | {line}", highlight=False, markup=False)
     console.print()
 
 

@@ -1,25 +1,30 @@
-"""The demo's Slack round trip, as `kpibot demo` runs it, on a store of demo data."""
+"""The demo's Slack tour, as `kpibot demo` runs it: an answer, a digest and an alert."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from bot.settings import Settings
-from bot.showcase import QUESTION, round_trip
+from bot.showcase import tour
 from kpi import demo
-from kpi.store.engine import open_store
-from tests.query_data import load
 
 
-def test_round_trip_returns_the_posted_answer(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'kpibot.db'}"
-    load(open_store(url), demo.generate(dt.datetime.now(dt.UTC).date(), days=21), tmp_path)
-    settings = Settings(DATABASE_URL=url, SLACK_BOT_TOKEN=SecretStr("xoxb-ignored"))
-    trip = round_trip(settings)
-    assert trip.question == QUESTION and trip.status == 200
-    assert 0 < trip.ack_ms <= trip.answer_ms
-    assert trip.posted["blocks"][0]["type"] == "header"
-    assert "tiktok" in str(trip.posted).lower()
+def test_the_tour_shows_what_the_stand_in_received(tmp_path: Path) -> None:
+    now = dt.datetime.now(dt.UTC)
+    csv = tmp_path / "demo.csv"
+    demo.generate(now.date() - dt.timedelta(days=1), days=60).to_csv(csv, index=False)
+    settings = Settings(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'mine.db'}", SLACK_BOT_TOKEN=SecretStr("xoxb-x")
+    )
+    answer, digest, alert = tour(settings, csv, now)
+    assert "HTTP 200" in answer.title
+    assert answer.message["blocks"][0]["type"] == "header"
+    assert "tiktok" in json.dumps(answer.message).lower()
+    assert "digest" in digest.title and "PNG of" in digest.title
+    assert "CTR" in json.dumps(digest.message) and digest.message["channel"] == "C0MARKETING"
+    assert "alert_acknowledge" in json.dumps(alert.message)
+    assert not (tmp_path / "mine.db").exists()  # the user's store is left alone
