@@ -198,41 +198,22 @@ class Jobs:
         renderer = self.services.renderer
         episode = previous.episode_alert_id if previous is not None else None
         delivery = None
-        claim: Claim | None = None
+        planned: tuple[Kind, Message, int | None] | None = None
         match action:
             case Action.ALERT:
-                claim = Claim(
-                    Kind.ALERT, target.id, target.channel, key, renderer.alert(evaluation).payload()
-                )
+                planned = (Kind.ALERT, renderer.alert(evaluation), None)
             case Action.STILL_MISSING:
-                claim = Claim(
-                    Kind.ALERT,
-                    target.id,
-                    target.channel,
-                    key,
-                    renderer.alert(evaluation, follow_up=True).payload(),
-                    parent_id=episode,
-                )
+                planned = (Kind.ALERT, renderer.alert(evaluation, follow_up=True), episode)
             case Action.RESOLVED:
-                claim = Claim(
-                    Kind.RESOLVED,
-                    target.id,
-                    target.channel,
-                    key,
-                    renderer.resolved(evaluation).payload(),
-                    parent_id=episode,
-                )
+                planned = (Kind.RESOLVED, renderer.resolved(evaluation), episode)
             case Action.NO_DATA:
-                claim = Claim(
-                    Kind.NO_DATA,
-                    target.id,
-                    target.channel,
-                    key,
-                    renderer.no_data(evaluation).payload(),
-                )
-        if claim is not None:
+                planned = (Kind.NO_DATA, renderer.no_data(evaluation), None)
+        if planned is not None:
+            kind, message, parent = planned
+            claim = Claim(kind, target.id, target.channel, key, message.payload(), parent_id=parent)
+            # Lost the claim to another process: report its delivery, posted once all the same.
             delivery = self.ledger.submit(claim) or self.ledger.find(
-                claim.kind, claim.subject_id, claim.channel, claim.period
+                kind, target.id, target.channel, key
             )
         if action is Action.ALERT and delivery is not None:
             episode = delivery.id
