@@ -76,6 +76,7 @@ def test_kpi_acks_empty_then_answers_ephemerally(served: ServedBot, slack: Slack
         ("ctrr last-week", "did you mean"),
         ("ctr last-fortnight", "unknown word"),
         ("", "by"),
+        ("ctr " + "x" * 600, "at most 500 characters"),
     ],
 )
 def test_help_list_and_mistakes_get_helpful_replies(
