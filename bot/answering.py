@@ -84,13 +84,22 @@ def reply(services: Services, asked: Asked, *, shared_by: str | None = None) -> 
     request = parsed
     for variant in asked.variants:
         request = _vary(request, variant)
-    answer = query.ask(
+    stored_targets = targets.load(services.engine)
+    answer = services.answers.answer(
         services.engine,
         request,
         today=asked.as_of,
         timezone=settings.timezone,
         week_start=settings.week_start,
-        targets=targets.load(services.engine),
+        targets=stored_targets,
+        compute=lambda: query.ask(
+            services.engine,
+            request,
+            today=asked.as_of,
+            timezone=settings.timezone,
+            week_start=settings.week_start,
+            targets=stored_targets,
+        ),
     )
     button_value = None if shared_by else asked.encode()
     return renderer.answer(answer, request, button_value=button_value, shared_by=shared_by)

@@ -19,6 +19,7 @@ from bot import heartbeats, slack_clients
 from bot.delivery import Pacer
 from bot.rendering import Renderer
 from bot.settings import Settings
+from kpi.answer_cache import AnswerCache
 from kpi.catalog import Catalog, load_catalog
 from kpi.periods import today_in
 from kpi.store.engine import open_store
@@ -38,6 +39,8 @@ class Services:
     webhook: Callable[[str], WebhookClient] = slack_clients.webhook
     #: One pacer per process, shared by every ledger, so channels get at most a post a second.
     pacer: Pacer = field(default_factory=Pacer)
+    #: Answers until the next import: popular questions cost two small queries, not a scan.
+    answers: AnswerCache = field(default_factory=AnswerCache)
 
     def scheduler_state(self) -> str:
         """What /healthz says of the scheduler, wherever it runs (see bot.heartbeats)."""

@@ -303,6 +303,8 @@ class _HTTPServer(ThreadingHTTPServer):
     """The stdlib threading server, bound to 127.0.0.1 on a free port, knowing its stand-in."""
 
     daemon_threads = True
+    #: The stdlib default of 5 pending connections resets clients when 50 bots call at once.
+    request_queue_size = 128
 
     def __init__(self, standin: SlackStandIn) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
