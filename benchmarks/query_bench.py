@@ -832,6 +832,7 @@ def _targets() -> list[tuple[object, str, str]]:
     return [
         (Connection, "execute", "SQL: execute + fetch (driver)"),
         (CursorResult, "fetchall", "SQL: execute + fetch (driver)"),
+        (CursorResult, "fetchmany", "SQL: execute + fetch (driver)"),
         (CursorResult, "scalar_one", "SQL: execute + fetch (driver)"),
         (CursorResult, "scalar_one_or_none", "SQL: execute + fetch (driver)"),
         (aggregate, "window_sums", "window_sums: rows -> DataFrame"),
@@ -890,6 +891,7 @@ class SqlLog:
                 setattr(aggregate, name, self._named(name, original))
         execute = Connection.execute
         fetchall = CursorResult.fetchall
+        fetchmany = CursorResult.fetchmany
 
         def timed_execute(connection: Connection, *args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
@@ -907,8 +909,17 @@ class SqlLog:
                 self.statements[-1].rows = len(rows)
             return rows
 
+        def timed_fetchmany(result: CursorResult[Any], size: int | None = None) -> Any:
+            started = time.perf_counter()
+            rows = fetchmany(result, size)
+            if self.statements:
+                self.statements[-1].fetch_ms += (time.perf_counter() - started) * 1000
+                self.statements[-1].rows = (self.statements[-1].rows or 0) + len(rows)
+            return rows
+
         setattr(Connection, "execute", timed_execute)  # noqa: B010
         setattr(CursorResult, "fetchall", timed_fetchall)  # noqa: B010
+        setattr(CursorResult, "fetchmany", timed_fetchmany)  # noqa: B010
 
     def _named(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def named(*args: Any, **kwargs: Any) -> Any:
