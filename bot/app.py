@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -46,8 +45,10 @@ def _on_error(error: Exception, body: dict[str, Any], context: BoltContext) -> N
 def create_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:
     """``client`` is the bot's Web API client (``SLACK_API_URL`` honoured, retries on).
 
-    Listeners only ack and hand the work to ``services.work``, so Bolt's listener pool needs only
-    to outnumber the server's request threads for no ack ever to wait on another.
+    Listeners only ack and hand the work to ``services.work``, so they run on the request thread
+    itself (``process_before_response``): the 200 goes back as soon as the handler returns,
+    without Bolt's hop to its listener pool and its 10 ms polling for the ack, which under load
+    doubled the ack's p99 (see benchmarks/README.md).
     """
     app = App(
         client=client or web_client(settings),
@@ -57,9 +58,7 @@ def create_app(settings: Settings, services: Services, *, client: WebClient | No
             else ""
         ),
         token_verification_enabled=False,
-        listener_executor=ThreadPoolExecutor(
-            settings.web_threads + 4, thread_name_prefix="kpibot-listener"
-        ),
+        process_before_response=True,
         logger=logging.getLogger("kpibot.bolt"),
     )
     app.use(_provide(services))

@@ -210,11 +210,11 @@ def test_share_failing_otherwise_is_an_unexpected_failure(
 
 def test_home_tab_shows_the_help(services: Services) -> None:
     client = create_autospec(WebClient, instance=True)
-    events.handle_home_opened({"user": "U1", "tab": "home"}, client, services)
+    events.handle_home_opened(_ack(), {"user": "U1", "tab": "home"}, client, services)
     client.views_publish.assert_called_once_with(
         user_id="U1", view={"type": "home", "blocks": [{"type": "divider"}]}
     )
-    events.handle_home_opened({"user": "U1", "tab": "messages"}, client, services)
+    events.handle_home_opened(_ack(), {"user": "U1", "tab": "messages"}, client, services)
     assert client.views_publish.call_count == 1
 
 

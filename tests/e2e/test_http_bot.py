@@ -207,3 +207,20 @@ def test_no_secret_reaches_the_log(served: ServedBot, slack: SlackStandIn) -> No
     assert SECRET not in log
     hook = sent.response_url.rsplit("/", 1)[-1]
     assert hook not in log, [line for line in log.splitlines() if hook in line]
+
+
+def test_the_home_tab_shows_how_to_ask(served: ServedBot, slack: SlackStandIn) -> None:
+    event = {
+        "type": "event_callback",
+        "team_id": "T0STANDIN",
+        "api_app_id": "A0STANDIN",
+        "event_id": "Ev0HOME",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": "U0ALICE", "tab": "home", "channel": "D0X"},
+    }
+    body = json.dumps(event).encode()
+    status, _ = post_signed(served.events_url, SECRET, body)
+    assert status == 200
+    (published,) = slack.wait_for("views.publish")
+    assert published.params["user_id"] == "U0ALICE"
+    assert "How to ask" in json.dumps(published.params)
