@@ -64,3 +64,16 @@ def test_sqlite_uses_wal_and_foreign_keys(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+
+
+def test_sessions_get_the_engine_settings(engine: Engine) -> None:
+    """SQLite in WAL mode with foreign keys; PostgreSQL without JIT, kept by pooled connections
+    after the pool's rollback."""
+    for _ in range(2):
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                assert connection.execute(text("SHOW jit")).scalar_one() == "off"
+            else:
+                assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+                assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            connection.rollback()
