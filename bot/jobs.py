@@ -112,7 +112,11 @@ class Jobs:
             cache=self._shared_cache(today),
         )
         message = self.services.renderer.digest(digest, subscription)
-        chart = charts.render(digest.series, f"{subscription.schedule.describe()} digest")
+        title = f"{subscription.schedule.describe()} digest"
+        # Channels with the same KPIs and scope get the same chart: draw it once per burst.
+        chart = self._shared_cache(today).remember(
+            ("chart", title, digest.series), lambda: charts.render(digest.series, title)
+        )
         return digest, message, chart
 
     def digest(self, subscription_id: int, today: dt.date) -> Delivery | None:
