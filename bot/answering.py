@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from bot.rendering import Message
 from bot.services import Services
-from kpi import grammar, query, targets
+from kpi import grammar, targets
 from kpi.errors import KpiError
 from kpi.periods import year_ago
 from kpi.request import Breakdown, ComparisonKind, Request
@@ -84,22 +84,13 @@ def reply(services: Services, asked: Asked, *, shared_by: str | None = None) -> 
     request = parsed
     for variant in asked.variants:
         request = _vary(request, variant)
-    stored_targets = targets.load(services.engine)
-    answer = services.answers.answer(
+    answer = services.answers.ask(
         services.engine,
         request,
         today=asked.as_of,
         timezone=settings.timezone,
         week_start=settings.week_start,
-        targets=stored_targets,
-        compute=lambda: query.ask(
-            services.engine,
-            request,
-            today=asked.as_of,
-            timezone=settings.timezone,
-            week_start=settings.week_start,
-            targets=stored_targets,
-        ),
+        targets=targets.load(services.engine),
     )
     button_value = None if shared_by else asked.encode()
     return renderer.answer(answer, request, button_value=button_value, shared_by=shared_by)

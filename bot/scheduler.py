@@ -70,27 +70,19 @@ class Scheduler:
 
     def start(self) -> None:
         now = self.clock()
-        self._scheduler.add_job(
-            self.jobs.alerts_pass,
-            IntervalTrigger(seconds=ALERTS_EVERY.total_seconds(), timezone=self.zone),
-            id="alerts",
-            replace_existing=True,
-            next_run_time=now,
+        recurring = (
+            ("alerts", self.jobs.alerts_pass, ALERTS_EVERY),
+            ("sweep", self.jobs.sweep, SWEEP_EVERY),
+            ("sync", self.sync, SYNC_EVERY),
         )
-        self._scheduler.add_job(
-            self.jobs.sweep,
-            IntervalTrigger(seconds=SWEEP_EVERY.total_seconds(), timezone=self.zone),
-            id="sweep",
-            replace_existing=True,
-            next_run_time=now,
-        )
-        self._scheduler.add_job(
-            self.sync,
-            IntervalTrigger(seconds=SYNC_EVERY.total_seconds(), timezone=self.zone),
-            id="sync",
-            replace_existing=True,
-            next_run_time=now,
-        )
+        for job_id, run, every in recurring:
+            self._scheduler.add_job(
+                run,
+                IntervalTrigger(seconds=every.total_seconds(), timezone=self.zone),
+                id=job_id,
+                replace_existing=True,
+                next_run_time=now,
+            )
         self._scheduler.start()
         logger.info("scheduler started in %s", self.zone.key)
 

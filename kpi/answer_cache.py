@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 from sqlalchemy import Engine, func, select
 
+from kpi import query
 from kpi.answer import Answer
 from kpi.request import Request
 from kpi.store.schema import imports
@@ -44,7 +45,7 @@ class AnswerCache:
         self.hits = 0
         self.misses = 0
 
-    def answer(
+    def ask(
         self,
         engine: Engine,
         request: Request,
@@ -53,10 +54,9 @@ class AnswerCache:
         timezone: str,
         week_start: int,
         targets: Sequence[Target],
-        compute: Callable[[], Answer],
     ) -> Answer:
-        """The remembered answer, or ``compute()``'s, remembered. ``request.text`` is not part of
-        the key (Request leaves it out of equality): two wordings of one question share it."""
+        """:func:`kpi.query.ask`'s answer, remembered. ``request.text`` is not part of the key
+        (Request leaves it out of equality): two wordings of one question share it."""
         key = (request, today, timezone, week_start, tuple(targets), data_version(engine))
         with self._lock:
             found = self._answers.get(key)
@@ -65,7 +65,9 @@ class AnswerCache:
                 self.hits += 1
                 return found
             self.misses += 1
-        computed = compute()
+        computed = query.ask(
+            engine, request, today=today, timezone=timezone, week_start=week_start, targets=targets
+        )
         with self._lock:
             self._answers[key] = computed
             self._answers.move_to_end(key)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from kpi import query
 from kpi.answer import Answer
 from kpi.answer_cache import AnswerCache, data_version
 from kpi.catalog import BUILTIN
@@ -32,15 +31,7 @@ def _frame(clicks: int) -> pd.DataFrame:
 def _ask(cache: AnswerCache, engine: Engine, text: str, targets: tuple[Target, ...] = ()) -> Answer:
     request = parse(text, BUILTIN, TODAY)
     assert isinstance(request, Request)
-    return cache.answer(
-        engine,
-        request,
-        today=TODAY,
-        timezone="UTC",
-        week_start=0,
-        targets=targets,
-        compute=lambda: query.ask(engine, request, today=TODAY, targets=targets),
-    )
+    return cache.ask(engine, request, today=TODAY, timezone="UTC", week_start=0, targets=targets)
 
 
 def test_same_question_is_computed_once_until_an_import(engine: Engine, tmp_path: Path) -> None:
