@@ -278,21 +278,54 @@ def growth_cells(
     scope: Scope,
     group: Sequence[str],
 ) -> list[Cell]:
-    """Σ of the flow where reported; else the level at the end minus the level before the start."""
+    """Σ of the flow where reported; else the level at the end minus the level before the start.
+
+    The levels are read only for the buckets where they can change a cell: each ``levels_at`` is
+    a window function over every level row up to its day, 0.2 s at 1 M rows, and a sparkline of
+    12 buckets needed 24 of them even where the flow (reported by every demo platform) made them
+    unused. The groups with any level by the last bucket's end (one ``levels_at``) are a superset
+    of the groups with a level in any bucket; a bucket whose flow has a value for each of them
+    cannot differ from its flow alone. Ungrouped, a reported flow settles the bucket without
+    asking. The levels of a day are read once: a bucket's start level is its predecessor's end.
+    """
+    flows = [_flows(connection, kpi, bucket.start, bucket.end, scope, group) for bucket in buckets]
+    valued = [{key for key, value in flow.items() if value is not None} for flow in flows]
+    levels: dict[dt.date, dict[Key, float]] = {}
+
+    def level(day: dt.date) -> dict[Key, float]:
+        if day not in levels:
+            levels[day] = _levels(connection, day, kpi, scope, group)
+        return levels[day]
+
+    leveled: set[Key] = set()
+    if buckets and (group or any(() not in keys for keys in valued)):
+        leveled = set(level(max(b.end for b in buckets)))
     cells: list[Cell] = []
-    for index, bucket in enumerate(buckets):
-        flows = aggregate.window_sums(
-            connection, bucket.start, bucket.end, [kpi.flow], scope, group
-        )
-        flow = dict(zip(_keys(flows, group), map(_number, flows[kpi.flow.value]), strict=True))
-        ends = _levels(connection, bucket.end, kpi, scope, group)
-        starts = _levels(connection, bucket.start - dt.timedelta(days=1), kpi, scope, group)
+    for index, (bucket, flow) in enumerate(zip(buckets, flows, strict=True)):
+        if not leveled - valued[index]:
+            cells.extend(Cell(index, key, flow[key], flow[key]) for key in sorted(flow))
+            continue
+        ends = level(bucket.end)
+        starts = level(bucket.start - dt.timedelta(days=1))
         for key in sorted(set(flow) | set(ends)):
             value = flow.get(key)
             if value is None and key in ends and key in starts:
                 value = ends[key] - starts[key]
             cells.append(Cell(index, key, value, value))
     return cells
+
+
+def _flows(
+    connection: Connection,
+    kpi: LevelGrowthKpi,
+    start: dt.date,
+    end: dt.date,
+    scope: Scope,
+    group: Sequence[str],
+) -> dict[Key, float | None]:
+    """Σ of the flow per group with rows inside [start, end]; None where none reports it."""
+    frame = aggregate.window_sums(connection, start, end, [kpi.flow], scope, group)
+    return dict(zip(_keys(frame, group), map(_number, frame[kpi.flow.value]), strict=True))
 
 
 def _levels(
