@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, case, distinct, f
 from kpi.dimensions import Dimension
 from kpi.measures import ADDITIVE, Measure
 from kpi.store import rollups
-from kpi.store.schema import facts, rollup_day, rollup_month, series
+from kpi.store.schema import facts, rollup_day, rollup_month, rollup_year, series
 
 PERIOD_COLUMNS = ("period_start", "period_end")
 ROLLUP_DIMENSIONS = frozenset({"platform", "account", "currency"})
@@ -107,10 +107,10 @@ def window_sums(
     """Σ of each measure over rows inside [start, end], per group (series columns, periods).
 
     SUM over only NULLs is NULL, so "not reported" survives aggregation as NaN. Daily rows come
-    from the daily rollup when no campaign detail is asked, from the monthly rollup for whole
-    months otherwise; period totals and the remaining days come from the facts. ``rows`` counts
-    the stored rows summed (fact rows, or monthly rollup rows), so it is positive exactly when a
-    group has data; it is not a count of days.
+    from the daily rollup when no campaign detail is asked, from the yearly and monthly rollups
+    for whole years and months otherwise; period totals and the remaining days come from the
+    facts. ``rows`` counts the stored rows summed (fact rows, or rollup rows), so it is positive
+    exactly when a group has data; it is not a count of days.
     """
     additive = all(m in ADDITIVE for m in measures)
     narrow = any(d.value not in ROLLUP_DIMENSIONS for d, _ in scope.filters)
@@ -123,7 +123,7 @@ def window_sums(
     elif additive and months is not None and not narrow:
         first, last = months
         parts = [
-            _month_frame(connection, first, last, measures, scope, group),
+            *_calendar_frames(connection, first, last, measures, scope, group),
             _frame(connection, _fact_sums(connection, start, end, measures, scope, group, TOTALS)),
             *(
                 _frame(connection, _fact_sums(connection, a, b, measures, scope, group, DAILY))
@@ -195,34 +195,65 @@ def _whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | Non
     return (first, last) if first <= last else None
 
 
-def _month_frame(
+def _whole_years(first: dt.date, last: dt.date) -> tuple[int, int] | None:
+    """The first and last calendar years whose months all lie in [first, last] (months)."""
+    low = first.year if first.month == 1 else first.year + 1
+    high = last.year if last.month == 12 else last.year - 1
+    return (low, high) if low <= high else None
+
+
+def _calendar_frames(
     connection: Connection,
     first: dt.date,
     last: dt.date,
     measures: Sequence[Measure],
     scope: Scope,
     group: Sequence[str],
-) -> pd.DataFrame:
-    """Sums of whole months from the monthly rollup; a month row spans the whole month.
+) -> list[pd.DataFrame]:
+    """Sums of the whole months [first, last]: whole years from the yearly rollup, the months
+    around them from the monthly one. Per-period groups need the months themselves."""
+    dated = any(name in PERIOD_COLUMNS for name in group)
+    years = None if dated else _whole_years(first, last)
+    if years is None:
+        return [_rollup_frame(connection, rollup_month, first, last, measures, scope, group)]
+    low, high = dt.date(years[0], 1, 1), dt.date(years[1], 1, 1)
+    before, after = (first, dt.date(years[0] - 1, 12, 1)), (dt.date(years[1] + 1, 1, 1), last)
+    return [
+        _rollup_frame(connection, rollup_year, low, high, measures, scope, group),
+        *(
+            _rollup_frame(connection, rollup_month, a, b, measures, scope, group)
+            for a, b in (before, after)
+            if a <= b
+        ),
+    ]
 
-    The database sums per series id (integer keys, no join while it scans the months), then
+
+def _rollup_frame(
+    connection: Connection,
+    table: Table,
+    first: dt.date,
+    last: dt.date,
+    measures: Sequence[Measure],
+    scope: Scope,
+    group: Sequence[str],
+) -> pd.DataFrame:
+    """Sums of whole months (``rollup_month``) or years (``rollup_year``) from [first, last].
+
+    The database sums per series id (integer keys, no join while it scans the rollup), then
     labels those few thousand rows with a join to ``series``; pandas adds up the series that
     share a label, if any do. Grouping by the labels in SQL instead sorts strings and was slower
     on SQLite. Only the KPI's measures are read, and ``rows`` counts the rollup rows rather than
-    summing their column: on SQLite each column read costs per month row (a year by campaign
-    reads 12 x 13,700 of them).
+    summing their column: on SQLite each column read costs per rollup row (a year by campaign
+    read 12 x 13,700 month rows before the yearly rollup).
     """
+    period = table.c.month if table is rollup_month else table.c.year
     dated = "period_start" in group
-    keys = [rollup_month.c.series_id, *([rollup_month.c.month.label("period_start")] * dated)]
-    sums = [func.sum(rollup_month.c[m.value]).label(m.value) for m in measures]
-    in_scope = [rollup_month.c.series_id.in_(select(series.c.id).where(*scope.clauses()))]
+    keys = [table.c.series_id, *([period.label("period_start")] * dated)]
+    sums = [func.sum(table.c[m.value]).label(m.value) for m in measures]
+    in_scope = [table.c.series_id.in_(select(series.c.id).where(*scope.clauses()))]
     per_series = (
         select(*keys, *sums, func.count().label("rows"))
-        .where(
-            rollup_month.c.month >= first,
-            rollup_month.c.month <= last,
-            *(in_scope if scope.filters else []),
-        )
+        .where(period >= first, period <= last, *(in_scope if scope.filters else []))
         .group_by(*keys)
         .subquery()
     )

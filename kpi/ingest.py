@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, Select, delete, insert, select, tuple_, update
 
 from kpi.errors import IngestError, KpiError
 from kpi.importers import checks, registry
@@ -171,9 +171,7 @@ def _replace_earlier(connection: Connection, source: str, import_id: int, tally:
     for (start, end), pairs in by_dates.items():
         if not _earlier_import_overlaps(connection, source, import_id, start, end):
             continue
-        earlier = select(series.c.id).where(
-            series.c.source == source, tuple_(series.c.platform, series.c.account).in_(pairs)
-        )
+        earlier = _series_of(source, pairs)
         result = connection.execute(
             delete(facts).where(
                 facts.c.period_start >= start.date(),
@@ -194,6 +192,23 @@ def _replace_earlier(connection: Connection, source: str, import_id: int, tally:
             import_id=import_id,
         )
     return replaced
+
+
+def _series_of(source: str, pairs: Sequence[tuple[str, str]]) -> Select[tuple[int]]:
+    """The ids of this source's series on these (platform, account) pairs."""
+    return select(series.c.id).where(
+        series.c.source == source, tuple_(series.c.platform, series.c.account).in_(pairs)
+    )
+
+
+def _refresh_years(connection: Connection, source: str, tally: _Tally) -> None:
+    if tally.spans:
+        rollups.refresh_years(
+            connection,
+            series_ids=_series_of(source, list(tally.spans)),
+            start=min(start for start, _ in tally.spans.values()).date(),
+            end=max(end for _, end in tally.spans.values()).date(),
+        )
 
 
 def _earlier_import_overlaps(
@@ -268,6 +283,7 @@ def ingest_file(
             tally.warnings.extend(tally.findings.messages())
             replaced = _replace_earlier(connection, name, import_id, tally)
             tally.rollups.write(connection, import_id, name)
+            _refresh_years(connection, name, tally)
             starts = [span[0] for span in tally.spans.values()]
             ends = [span[1] for span in tally.spans.values()]
             connection.execute(
@@ -319,7 +335,9 @@ def refresh_statistics(connection: Connection) -> None:
     wakes up, and a re-import's range delete would be planned as if the tables were empty."""
     if connection.dialect.name == "postgresql":
         with connection.begin():
-            connection.exec_driver_sql("ANALYZE facts, series, rollup_day, rollup_month")
+            connection.exec_driver_sql(
+                "ANALYZE facts, series, rollup_day, rollup_month, rollup_year"
+            )
 
 
 def _coverage(tally: _Tally) -> tuple[Coverage, ...]:

@@ -9,14 +9,14 @@ from sqlalchemy import Engine, delete
 
 from kpi.importers.reader import ReadOptions
 from kpi.ingest import ingest_file
-from kpi.store.schema import facts, imports, rollup_day, rollup_month, series
+from kpi.store.schema import facts, imports, rollup_day, rollup_month, rollup_year, series
 from tests.conftest import NOW
 
 
 def load(engine: Engine, frame: pd.DataFrame, folder: Path) -> None:
     """Replace the store's content with ``frame`` (canonical columns), through the importer."""
     with engine.begin() as connection:
-        for table in (rollup_day, rollup_month, facts, series, imports):
+        for table in (rollup_day, rollup_month, rollup_year, facts, series, imports):
             connection.execute(delete(table))
     path = folder / "facts.csv"
     frame.to_csv(path, index=False)

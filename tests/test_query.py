@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from kpi.answer import TargetState, Verdict
 from kpi.catalog import BUILTIN
@@ -15,6 +15,7 @@ from kpi.dimensions import Dimension
 from kpi.periods import Grain, Period, previous, resolve
 from kpi.query import ask
 from kpi.request import Breakdown, Request
+from kpi.store.schema import rollup_year
 from kpi.targets import Target, TargetGrain, save
 from kpi.targets import load as load_targets
 from tests.conftest import NOW
@@ -246,6 +247,58 @@ def test_campaign_breakdown_over_whole_months_and_edges(engine: Engine, tmp_path
     days = (window.end - window.start).days + 1
     assert {row.label: row.value for row in answer.breakdown} == {"A": days + 100, "B": 2 * days}
     assert answer.value == 3 * days + 100
+
+
+def test_campaign_breakdown_over_whole_years_months_and_edges(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A window from mid-November 2024 to early February 2026 reads the year 2025 from the yearly
+    rollup, December 2024 and January 2026 from the monthly one, and its edge days from the
+    facts; a year by campaign reads the yearly rollup alone. Both must equal day counting."""
+    frame = pd.concat(
+        [
+            daily("meta", "2024-11-01", 480, clicks=1).assign(campaign="A"),
+            daily("tiktok", "2024-11-01", 480, clicks=2, spend=1.5).assign(campaign="B"),
+            pd.DataFrame(  # a period total inside 2025 counts once, whole
+                [
+                    {
+                        "period_start": "2025-06-02",
+                        "period_end": "2025-06-08",
+                        "platform": "meta",
+                        "campaign": "A",
+                        "item": "weekly",
+                        "clicks": 100,
+                    }
+                ]
+            ),
+        ]
+    )
+    load(engine, frame, tmp_path)
+    for start, end, extra in (
+        (dt.date(2024, 11, 20), dt.date(2026, 2, 5), 100),
+        (dt.date(2025, 1, 1), dt.date(2025, 12, 31), 100),
+        (dt.date(2024, 12, 1), dt.date(2026, 1, 31), 100),
+    ):
+        window = Period(start, end, "window", Grain.RANGE)
+        answer = ask(
+            engine, Request(BUILTIN["clicks"], window, breakdown=Breakdown.CAMPAIGN), today=TODAY
+        )
+        days = (end - start).days + 1
+        assert {row.label: row.value for row in answer.breakdown} == {
+            "A": days + extra,
+            "B": 2 * days,
+        }
+        cpc = ask(
+            engine, Request(BUILTIN["cpc"], window, breakdown=Breakdown.CAMPAIGN), today=TODAY
+        )
+        assert {row.label: row.value for row in cpc.breakdown}["B"] == pytest.approx(0.75)
+    with engine.begin() as connection:  # the year 2025 is read from its rollup, not its months
+        connection.execute(update(rollup_year).values(clicks=rollup_year.c.clicks + 1000))
+    year = Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31), "window", Grain.RANGE)
+    answer = ask(
+        engine, Request(BUILTIN["clicks"], year, breakdown=Breakdown.CAMPAIGN), today=TODAY
+    )
+    assert {row.label: row.value for row in answer.breakdown} == {"A": 1465, "B": 1730}
 
 
 def _campaigns(**clicks: float) -> pd.DataFrame:

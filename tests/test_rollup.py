@@ -12,10 +12,10 @@ from sqlalchemy import Engine, delete, func, select
 
 from kpi.importers.reader import ReadOptions
 from kpi.ingest import ingest_file
-from kpi.store.schema import facts, imports, rollup_day, rollup_month, series
+from kpi.store.schema import facts, imports, rollup_day, rollup_month, rollup_year, series
 from tests.conftest import NOW
 
-FIRST = dt.date(2026, 3, 1)
+FIRST = dt.date(2025, 12, 1)  # exports may cross a year's end
 
 
 def _export(start: int, length: int, account: str, clicks: int) -> pd.DataFrame:
@@ -64,6 +64,20 @@ def _monthly_rollup(engine: Engine) -> dict[tuple[str, int], float]:
         return {(str(m)[:7], int(s)): float(c) for m, s, c in connection.execute(statement)}
 
 
+def _yearly(totals: dict[tuple[str, int], float]) -> dict[tuple[str, int], float]:
+    years: dict[tuple[str, int], float] = {}
+    for (month, series_id), clicks in totals.items():
+        key = (month[:4], series_id)
+        years[key] = years.get(key, 0.0) + clicks
+    return years
+
+
+def _yearly_rollup(engine: Engine) -> dict[tuple[str, int], float]:
+    statement = select(rollup_year.c.year, rollup_year.c.series_id, rollup_year.c.clicks)
+    with engine.connect() as connection:
+        return {(str(y)[:4], int(s)): float(c) for y, s, c in connection.execute(statement)}
+
+
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -83,7 +97,7 @@ def test_rollup_matches_facts_after_any_sequence_of_imports(
     engine: Engine, tmp_path: Path, exports: list[tuple[int, int, str, int]]
 ) -> None:
     with engine.begin() as connection:
-        for table in (rollup_day, rollup_month, facts, series, imports):
+        for table in (rollup_day, rollup_month, rollup_year, facts, series, imports):
             connection.execute(delete(table))
     for number, (start, length, account, clicks) in enumerate(exports):
         path = tmp_path / f"export{number}.csv"
@@ -91,6 +105,7 @@ def test_rollup_matches_facts_after_any_sequence_of_imports(
         ingest_file(engine, path, ReadOptions(today=NOW.date()), now=NOW, source="canonical")
     assert _rollup(engine) == _daily_facts(engine)
     assert _monthly_rollup(engine) == _monthly_facts(engine)
+    assert _yearly_rollup(engine) == _yearly(_monthly_facts(engine))
 
 
 def test_month_end_of_any_day() -> None:

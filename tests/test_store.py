@@ -7,7 +7,15 @@ import datetime as dt
 from sqlalchemy import Engine, MetaData, insert, inspect, select, text
 
 from kpi.store.migrate import current_revision, head_revision, upgrade
-from kpi.store.schema import facts, imports, metadata, rollup_day, rollup_month, series
+from kpi.store.schema import (
+    facts,
+    imports,
+    metadata,
+    rollup_day,
+    rollup_month,
+    rollup_year,
+    series,
+)
 from tests.conftest import NOW
 
 
@@ -50,6 +58,8 @@ def test_existing_database_upgrades_in_place(bare_engine: Engine) -> None:
         assert tuple(rolled) == (dt.date(2026, 1, 5), 7.0)  # existing facts are rolled up
         monthly = connection.execute(select(rollup_month.c.month, rollup_month.c.clicks)).one()
         assert tuple(monthly) == (dt.date(2026, 1, 1), 7.0)
+        yearly = connection.execute(select(rollup_year.c.year, rollup_year.c.clicks)).one()
+        assert tuple(yearly) == (dt.date(2026, 1, 1), 7.0)
     assert "ix_facts_period_totals" in {
         ix["name"] for ix in inspect(bare_engine).get_indexes("facts")
     }

@@ -1,11 +1,13 @@
 """Rollups: sums of daily rows kept beside the facts so that long questions read few rows.
 
 - ``rollup_day``: per day, platform, account and currency (questions without campaign detail);
-- ``rollup_month``: per calendar month and series (campaign-level questions over long windows).
+- ``rollup_month``: per calendar month and series (campaign-level questions over long windows);
+- ``rollup_year``: ``rollup_month`` summed per calendar year and series (a year by campaign).
 
-Both hold additive measures only (reach and followers are never summed), and both are keyed by
-import: when an import replaces earlier facts, :func:`forget_replaced` removes exactly the rollup
-rows of the facts it deleted, recomputing the months that were only partly replaced.
+All hold additive measures only (reach and followers are never summed). The daily and monthly
+rollups are keyed by import: when an import replaces earlier facts, :func:`forget_replaced`
+removes exactly the rollup rows of the facts it deleted, recomputing the months that were only
+partly replaced. The yearly rollup is then rebuilt from the months by :func:`refresh_years`.
 """
 
 from __future__ import annotations
@@ -17,10 +19,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Select, Table, delete, func, insert, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Date,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
 
 from kpi.measures import ADDITIVE, Measure
-from kpi.store.schema import facts, rollup_day, rollup_month
+from kpi.store.schema import facts, rollup_day, rollup_month, rollup_year
 
 DAY_KEYS = ["period_start", "platform", "account", "currency"]
 MONTH_KEYS = ["month", "series_id"]
@@ -134,3 +147,38 @@ def forget_replaced(
         rows = [dict(row, month=month) for row in connection.execute(remaining).mappings()]
         if rows:
             connection.execute(insert(rollup_month), rows)
+
+
+def refresh_years(
+    connection: Connection, *, series_ids: Select[Any], start: dt.date, end: dt.date
+) -> None:
+    """Rebuild the yearly rollup of these series for every year touching [start, end].
+
+    Run last in an import, once the monthly rollup is right: a year is re-summed from its (at
+    most twelve) month rows per series, whichever imports wrote them, so replaced and partly
+    replaced months need no bookkeeping here.
+    """
+    for year in range(start.year, end.year + 1):
+        first = dt.date(year, 1, 1)
+        connection.execute(
+            delete(rollup_year).where(
+                rollup_year.c.year == first, rollup_year.c.series_id.in_(series_ids)
+            )
+        )
+        sums = (
+            select(
+                literal(first, Date).label("year"),
+                rollup_month.c.series_id,
+                func.sum(rollup_month.c.rows).label("rows"),
+                *(func.sum(rollup_month.c[name]).label(name) for name in ADDITIVE_NAMES),
+            )
+            .where(
+                rollup_month.c.month >= first,
+                rollup_month.c.month < dt.date(year + 1, 1, 1),
+                rollup_month.c.series_id.in_(series_ids),
+            )
+            .group_by(rollup_month.c.series_id)
+        )
+        connection.execute(
+            insert(rollup_year).from_select(["year", "series_id", "rows", *ADDITIVE_NAMES], sums)
+        )

@@ -142,6 +142,20 @@ rollup_month = Table(
     sqlite_with_rowid=False,
 )
 
+#: The monthly rollup summed per calendar year and series, whatever the import (see migration
+#: 0007). ``year`` is 1 January. Rebuilt from ``rollup_month`` for the years and series an import
+#: touched, so it needs no import key of its own.
+rollup_year = Table(
+    "rollup_year",
+    metadata,
+    Column("year", Date, nullable=False),
+    Column("series_id", Integer, ForeignKey("series.id"), nullable=False),
+    Column("rows", Integer, nullable=False),
+    *(Column(m.value, Float) for m in MEASURES if m in ADDITIVE),
+    PrimaryKeyConstraint("year", "series_id", name="pk_rollup_year"),
+    sqlite_with_rowid=False,
+)
+
 #: Digest subscriptions, one per channel: the rows the scheduler builds its digest jobs from
 #: (see migration 0006). ``schedule`` is ``kpi.schedules.Schedule.to_text()``; ``kpis`` a comma
 #: list (empty: the configured default); ``scope`` the JSON filters, as for targets.
