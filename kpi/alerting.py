@@ -10,26 +10,17 @@ one-day data lag it is judged from Tuesday 00:00. Nothing here reads the clock: 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from kpi import evaluate
 from kpi.answer import TargetState, TargetStatus
-from kpi.catalog import Catalog, Direction, Kpi, RatioKpi, SumKpi
+from kpi.catalog import Catalog, Direction, Kpi
 from kpi.dimensions import Dimension
-from kpi.movers import (
-    LIMIT,
-    Change,
-    Mover,
-    PeriodSums,
-    dated_sums,
-    decomposable,
-    period_sums,
-    window_cells,
-)
+from kpi.movers import LIMIT, Change, Mover, decomposable
+from kpi.pass_sums import PassSums
 from kpi.periods import Grain, Period, grain_periods, previous, today_in
 from kpi.targets import Target, TargetGrain, judge, window
 
@@ -68,44 +59,41 @@ def _adverse(target: Target) -> Direction:
     return Direction.HIGHER if target.comparator.startswith(">") else Direction.LOWER
 
 
-def _drivers(
-    kpi: Kpi, target: Target, now: PeriodSums, before: PeriodSums, limit: int
-) -> tuple[Mover, ...]:
-    change = Change(now, before)
-    side = _adverse(target)
-    found = [
-        mover
-        for dimension in DRIVER_DIMENSIONS
-        for mover in change.split(kpi, dimension.value, limit=limit, direction=side).bad
-    ]
-    found.sort(key=lambda m: (-abs(m.contribution), m.dimension, m.label))
-    return tuple(found[:limit])
-
-
 class _Sums:
-    """Per-period sums by platform and campaign, each period read once (a replay's missed
-    periods share their neighbours)."""
+    """One target's share of the sums its pass (or replay) reads once for all its targets: the
+    verdict of a period and, for a miss, what drove it."""
 
-    def __init__(self, connection: Connection, kpi: Kpi, target: Target) -> None:
-        self.connection, self.kpi, self.target = connection, kpi, target
-        self._found: dict[tuple[dt.date, dt.date], PeriodSums] = {}
+    def __init__(self, shared: PassSums, kpi: Kpi, target: Target) -> None:
+        self.shared, self.kpi, self.target = shared, kpi, target
 
-    def __call__(self, period: Period) -> PeriodSums:
-        key = (period.start, period.end)
-        if key not in self._found:
-            self._found[key] = period_sums(
-                self.connection,
-                self.kpi.measures(),
-                period,
-                self.target.scope,
-                DRIVER_DIMENSIONS,
-            )
-        return self._found[key]
+    def evaluation(
+        self, period: Period, cell: evaluate.Cell | None, drivers_limit: int
+    ) -> Evaluation:
+        status = judge(_judgeable(self.target), self.kpi, cell)
+        drivers: tuple[Mover, ...] = ()
+        if status.state is TargetState.MISSED:
+            drivers = self.drivers(period, drivers_limit)
+        value = None if cell is None else cell.value
+        return Evaluation(self.target, period, status, value, drivers)
 
     def drivers(self, period: Period, limit: int) -> tuple[Mover, ...]:
+        """The platforms and campaigns that pulled the KPI the adverse way since the period
+        before, merged, most adverse first."""
         if limit <= 0 or not decomposable(self.kpi):
             return ()
-        return _drivers(self.kpi, self.target, self(period), self(previous(period)), limit)
+        scope = self.target.scope
+        change = Change(
+            self.shared.grouped(scope, period, DRIVER_DIMENSIONS),
+            self.shared.grouped(scope, previous(period), DRIVER_DIMENSIONS),
+        )
+        side = _adverse(self.target)
+        found = [
+            mover
+            for dimension in DRIVER_DIMENSIONS
+            for mover in change.split(self.kpi, dimension.value, limit=limit, direction=side).bad
+        ]
+        found.sort(key=lambda m: (-abs(m.contribution), m.dimension, m.label))
+        return tuple(found[:limit])
 
 
 def evaluate_for_alert(
@@ -115,18 +103,19 @@ def evaluate_for_alert(
     *,
     period: Period,
     drivers_limit: int = LIMIT,
+    sums: PassSums | None = None,
 ) -> Evaluation:
     """The target judged over ``period``; when missed, what drove the miss since the period
-    before (at most ``drivers_limit`` platforms and campaigns, merged)."""
+    before (at most ``drivers_limit`` platforms and campaigns, merged).
+
+    An alert pass hands every target the same ``sums`` (for all the pass's KPIs), so targets
+    that share a scope and period read the store once between them; without, the target reads
+    its own.
+    """
     kpi = catalog[target.kpi]
-    with engine.connect() as connection:
-        found = evaluate.cells(connection, kpi, [period], target.scope)
-        cell = found[0] if found else None
-        status = judge(_judgeable(target), kpi, cell)
-        drivers: tuple[Mover, ...] = ()
-        if status.state is TargetState.MISSED:
-            drivers = _Sums(connection, kpi, target).drivers(period, drivers_limit)
-    return Evaluation(target, period, status, None if cell is None else cell.value, drivers)
+    shared = PassSums(engine, [kpi]) if sums is None else sums
+    (cell,) = shared.cells(kpi, target.scope, [period])
+    return _Sums(shared, kpi, target).evaluation(period, cell, drivers_limit)
 
 
 def closed_period(
@@ -188,33 +177,10 @@ def replay(
     """
     kpi = catalog[target.kpi]
     windows = replay_periods(target, today, week_start, periods)
-    judged = _judgeable(target)
-    with engine.connect() as connection:
-        cells = _cells(connection, kpi, target, windows)
-        sums = _Sums(connection, kpi, target)
-        evaluations = []
-        for period, cell in zip(windows, cells, strict=True):
-            status = judge(judged, kpi, cell)
-            drivers: tuple[Mover, ...] = ()
-            if status.state is TargetState.MISSED:
-                drivers = sums.drivers(period, drivers_limit)
-            value = None if cell is None else cell.value
-            evaluations.append(Evaluation(target, period, status, value, drivers))
-    return tuple(evaluations)
-
-
-def _cells(
-    connection: Connection, kpi: Kpi, target: Target, windows: Sequence[Period]
-) -> list[evaluate.Cell | None]:
-    if isinstance(kpi, SumKpi | RatioKpi):
-        start, end = min(w.start for w in windows), max(w.end for w in windows)
-        sums = dated_sums(connection, kpi.measures(), start, end, target.scope)
-        return window_cells(kpi, sums, windows)
-    if target.grain is not TargetGrain.ROLLING:  # windows side by side: one call
-        by_bucket = {c.bucket: c for c in evaluate.cells(connection, kpi, windows, target.scope)}
-        return [by_bucket.get(i) for i in range(len(windows))]
-    found: list[evaluate.Cell | None] = []
-    for period in windows:  # overlapping windows: one each
-        cells = evaluate.cells(connection, kpi, [period], target.scope)
-        found.append(cells[0] if cells else None)
-    return found
+    shared = PassSums(engine, [kpi])
+    sums = _Sums(shared, kpi, target)
+    cells = shared.cells(kpi, target.scope, windows)
+    return tuple(
+        sums.evaluation(period, cell, drivers_limit)
+        for period, cell in zip(windows, cells, strict=True)
+    )

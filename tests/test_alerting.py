@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from kpi import demo
+from kpi.aggregate import Scope
 from kpi.alerting import (
     Evaluation,
     closed_period,
@@ -26,6 +27,7 @@ from kpi.answer import TargetState
 from kpi.catalog import BUILTIN
 from kpi.dimensions import Dimension
 from kpi.movers import movers
+from kpi.pass_sums import PassSums
 from kpi.periods import Period, previous, resolve
 from kpi.targets import Target, TargetGrain, evaluate_target, window
 from tests.conftest import NOW
@@ -355,3 +357,87 @@ def test_demo_alert_drivers_are_the_adverse_movers(demo_store: Engine, name: str
     assert [m.contribution for m in found.drivers] == [
         pytest.approx(m.contribution, rel=1e-9) for m in expected
     ]
+
+
+# -- targets judged together -----------------------------------------------------------------
+
+
+def _a_pass_of_data(engine: Engine, tmp_path: Path) -> None:
+    """Two weeks: CTR and CPC worse on TikTok last week, and a campaign too small to judge."""
+    paid = {"impressions": 10_000, "spend": 40.0}
+    rows = [
+        *daily_rows("facebook", BEFORE.start, 14, "Fb A", clicks=150, reach=3_000, **paid),
+        *daily_rows("tiktok", BEFORE.start, 7, "Tk A", clicks=150, **paid),
+        *daily_rows("tiktok", WEEK.start, 7, "Tk A", clicks=60, impressions=10_000, spend=45.0),
+        *daily_rows("tiktok", BEFORE.start, 14, "Tiny", impressions=10, clicks=1, spend=0.5),
+    ]
+    load(engine, pd.DataFrame(rows), tmp_path)
+
+
+def _campaign(name: str) -> tuple[tuple[Dimension, tuple[str, ...]], ...]:
+    return ((Dimension.CAMPAIGN, (name,)),)
+
+
+#: Targets sharing scopes and periods: several KPIs of last week (a rolling week on the same
+#: days), yesterday, October (no data), a campaign too small to judge and one without data.
+TOGETHER = (
+    weekly("ctr", ">=", 0.012, id=1),
+    weekly("cpc", "<=", 0.25, id=2),
+    weekly("clicks", ">=", 1_000.0, id=3),
+    weekly("spend", "<=", 1_000.0, id=4),
+    Target("ctr", ">=", 0.01, TargetGrain.ROLLING, rolling_days=7, id=5),
+    Target("ctr", ">=", 0.02, TargetGrain.DAY, id=6),
+    Target("ctr", ">=", 0.01, TargetGrain.MONTH, id=7),
+    weekly("ctr", ">=", 0.012, id=8, filters=_campaign("Tiny")),
+    weekly("ctr", ">=", 0.012, id=9, filters=_campaign("Gone")),
+    weekly("reach", ">=", 1.0, id=10, filters=_campaign("Fb A")),
+    weekly("ctr", ">=", 0.012, id=11, filters=((Dimension.PLATFORM, ("tiktok",)),)),
+    weekly("cpc", "<=", 0.25, id=12, filters=((Dimension.PLATFORM, ("tiktok",)),)),
+)
+
+
+def test_targets_judged_together_match_each_judged_alone(engine: Engine, tmp_path: Path) -> None:
+    _a_pass_of_data(engine, tmp_path)
+    periods = [window(target, TODAY) for target in TOGETHER]
+    with counted(engine) as alone_statements:
+        alone = [
+            evaluate_for_alert(engine, target, BUILTIN, period=period)
+            for target, period in zip(TOGETHER, periods, strict=True)
+        ]
+    shared = PassSums(engine, [BUILTIN[target.kpi] for target in TOGETHER])
+    with counted(engine) as together_statements:
+        together = [
+            evaluate_for_alert(engine, target, BUILTIN, period=period, sums=shared)
+            for target, period in zip(TOGETHER, periods, strict=True)
+        ]
+    assert together == alone  # statuses, margins, values and drivers, exactly
+    states = {e.target.id: e.status.state for e in together}
+    assert {states[1], states[2], states[6], states[11], states[12]} == {TargetState.MISSED}
+    assert {states[3], states[4], states[5]} == {TargetState.MET}
+    assert {states[7], states[9], states[10]} == {TargetState.NO_DATA}
+    assert states[8] is TargetState.LOW_VOLUME
+    # Yesterday was like the day before: a miss, but nothing moved.
+    assert [e.target.id for e in together if e.drivers] == [1, 2, 11, 12]
+    assert ("campaign", "Tk A") in [(m.dimension, m.label) for m in together[0].drivers]
+    # The same verdicts as the KPI computed on its own for each target (ask()'s evaluation).
+    for evaluation in together:
+        expected = evaluate_target(engine, evaluation.target, BUILTIN, evaluation.period)
+        assert evaluation.status.state is expected.state, evaluation.target.describe()
+        assert evaluation.status.margin == pytest.approx(expected.margin)
+    assert len(together_statements) < len(alone_statements)
+
+
+def test_a_pass_reads_each_scope_and_period_once(engine: Engine, tmp_path: Path) -> None:
+    _a_pass_of_data(engine, tmp_path)
+    kpis = [BUILTIN[name] for name in ("ctr", "cpc", "clicks", "spend")]
+    shared = PassSums(engine, kpis)
+    with counted(engine) as first:
+        cells = [shared.cells(kpi, Scope(), [WEEK])[0] for kpi in kpis]
+        movers_sums = shared.grouped(Scope(), WEEK, (Dimension.PLATFORM,))
+    with counted(engine) as again:
+        assert [shared.cells(kpi, Scope(), [WEEK])[0] for kpi in kpis] == cells
+        assert shared.grouped(Scope(), WEEK, (Dimension.PLATFORM,)) is movers_sums
+    assert first and not again
+    assert len(first) <= 4  # the daily rollup and the period totals, for each of two reads
+    with pytest.raises(ValueError, match="revenue"):
+        shared.cells(BUILTIN["roas"], Scope(), [WEEK])

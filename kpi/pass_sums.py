@@ -1,0 +1,88 @@
+"""Sums shared by the targets judged together: one alert pass, or one target's replay.
+
+An alert pass judges hundreds of targets, but they ask about few (scope, period) pairs: the 500
+targets of the schedule benchmark judge 58. Read once per target, the same sums were summed again
+and again (about 6 statements per target). A :class:`PassSums` reads each of them once:
+
+* sums and ratios: the sums of every measure the pass's KPIs need, per first day, last day and
+  currency of the rows, once per scope and window (:func:`kpi.movers.dated_sums`). Each KPI over
+  the window follows from them with the rules of ``ask()`` (:func:`kpi.movers.window_cells`);
+* reach and follower growth, which cannot be summed over days: the cell of each (KPI, scope,
+  window), from :func:`kpi.evaluate.cells`;
+* what drove a miss: the sums per platform and campaign of a period
+  (:func:`kpi.movers.period_sums`), read once for every target of that scope missing in it or in
+  the period after.
+
+Its frames are the store as it was when read, so it lives for one pass only: a pass is short, and
+a later one must see what was imported since. It holds no connection; each read opens one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Engine
+
+from kpi import evaluate
+from kpi.aggregate import Scope
+from kpi.catalog import Kpi, RatioKpi, SumKpi
+from kpi.dimensions import Dimension
+from kpi.evaluate import Cell
+from kpi.movers import DatedSums, PeriodSums, dated_sums, period_sums, window_cells
+from kpi.periods import Period
+
+_Span = tuple[Scope, dt.date, dt.date]
+
+
+class PassSums:
+    """The store's sums for the KPIs of one pass, each read at most once (see the module doc)."""
+
+    def __init__(self, engine: Engine, kpis: Iterable[Kpi]) -> None:
+        self.engine = engine
+        #: Every measure of the pass's sums and ratios, read together: a KPI's sums are the
+        #: same whichever other columns the statement also sums.
+        self.measures = tuple(
+            sorted(
+                {m for kpi in kpis if isinstance(kpi, SumKpi | RatioKpi) for m in kpi.measures()}
+            )
+        )
+        self._dated: dict[_Span, DatedSums] = {}
+        self._cells: dict[tuple[Kpi, _Span], Cell | None] = {}
+        self._grouped: dict[tuple[_Span, tuple[Dimension, ...]], PeriodSums] = {}
+
+    def cells(self, kpi: Kpi, scope: Scope, windows: Sequence[Period]) -> list[Cell | None]:
+        """The KPI over each window (None: no data). The sums and ratios of all the windows come
+        from one read of their span, so overlapping rolling windows cost one statement too."""
+        if isinstance(kpi, SumKpi | RatioKpi):
+            missing = kpi.measures() - set(self.measures)
+            if missing:
+                raise ValueError(f"{kpi.name} needs {sorted(missing)}, not read in this pass")
+            start, end = min(w.start for w in windows), max(w.end for w in windows)
+            return window_cells(kpi, self._dated_sums((scope, start, end)), windows)
+        return [self._cell(kpi, scope, window) for window in windows]
+
+    def grouped(self, scope: Scope, period: Period, dimensions: Sequence[Dimension]) -> PeriodSums:
+        """The sums of ``period`` per ``dimensions`` and currency, for splitting a change."""
+        key = ((scope, period.start, period.end), tuple(dimensions))
+        if key not in self._grouped:
+            with self.engine.connect() as connection:
+                self._grouped[key] = period_sums(
+                    connection, self.measures, period, scope, dimensions
+                )
+        return self._grouped[key]
+
+    def _dated_sums(self, span: _Span) -> DatedSums:
+        if span not in self._dated:
+            scope, start, end = span
+            with self.engine.connect() as connection:
+                self._dated[span] = dated_sums(connection, self.measures, start, end, scope)
+        return self._dated[span]
+
+    def _cell(self, kpi: Kpi, scope: Scope, window: Period) -> Cell | None:
+        key = (kpi, (scope, window.start, window.end))
+        if key not in self._cells:
+            with self.engine.connect() as connection:
+                found = evaluate.cells(connection, kpi, [window], scope)
+            self._cells[key] = found[0] if found else None
+        return self._cells[key]
