@@ -27,8 +27,10 @@ from kpi.answer import TargetState
 from kpi.catalog import Kpi
 from kpi.digest import Digest, DigestCache, build_digest
 from kpi.errors import KpiError
+from kpi.pass_sums import PassSums
 from kpi.periods import Period, last_closed
 from kpi.subscriptions import Subscription
+from kpi.targets import Target
 
 logger = logging.getLogger("kpibot.jobs")
 
@@ -170,11 +172,15 @@ class Jobs:
 
     def alerts_pass(self, now: dt.datetime | None = None) -> list[AlertOutcome]:
         """Judge every target with a channel once per newly closed period and post what the
-        policy says (see kpi.alert_states)."""
+        policy says (see kpi.alert_states).
+
+        The targets due share one :class:`PassSums`: those asking about the same scope and
+        period are judged from one read of the store, and nothing read outlives the pass.
+        """
         moment = now or self.services.clock()
         engine, settings = self.services.engine, self.services.settings
         states = alert_states.load(engine)
-        outcomes = []
+        due: list[tuple[Target, Period, str]] = []
         for target in targets.load(engine):
             assert target.id is not None
             if not target.channel:
@@ -186,10 +192,15 @@ class Jobs:
                 continue
             key = period_key(period)
             previous = states.get(target.id)
-            if previous is not None and previous.period == key:
-                continue
-            evaluation = evaluate_for_alert(engine, target, self.services.catalog, period=period)
-            outcomes.append(self._act(evaluation, previous, key, moment))
+            if previous is None or previous.period != key:
+                due.append((target, period, key))
+        catalog = self.services.catalog
+        sums = PassSums(engine, (kpi for t, _, _ in due if (kpi := catalog.get(t.kpi)) is not None))
+        outcomes = []
+        for target, period, key in due:
+            assert target.id is not None
+            evaluation = evaluate_for_alert(engine, target, catalog, period=period, sums=sums)
+            outcomes.append(self._act(evaluation, states.get(target.id), key, moment))
         return outcomes
 
     def _act(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from pydantic import SecretStr
 
@@ -22,6 +24,8 @@ from kpi.alert_states import Action
 from kpi.alerting import evaluate_for_alert
 from kpi.answer import TargetState
 from kpi.dimensions import Dimension
+from kpi.importers.reader import ReadOptions
+from kpi.ingest import ingest_file
 from kpi.periods import Grain, last_closed
 from kpi.schedules import Cadence, Schedule
 from kpi.store.engine import open_store
@@ -188,3 +192,41 @@ def test_targets_without_a_channel_are_not_alerted(jobs: Jobs, slack: SlackStand
     targets.save(jobs.services.engine, Target("ctr", ">=", 0.9, TargetGrain.WEEK), now=TUESDAY)
     assert jobs.alerts_pass(TUESDAY) == []
     assert slack.calls_to("chat.postMessage") == []
+
+
+def test_each_alert_pass_reads_the_store_afresh(
+    jobs: Jobs, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """A pass shares its sums between its targets, never with a later pass: a target judged
+    after an import sees the imported rows, even for a period judged before it."""
+    engine = jobs.services.engine
+    before = _ctr_last_week(jobs)
+    goal = Target("ctr", ">=", before * 1.5, TargetGrain.WEEK, channel="C0MARKETING")
+    targets.save(engine, goal, now=TUESDAY)
+    (first,) = jobs.alerts_pass(TUESDAY)
+    assert first.action is Action.ALERT
+
+    week = last_closed(Grain.WEEK, TODAY)
+    surge = [
+        {
+            "period_start": day.isoformat(),
+            "period_end": day.isoformat(),
+            "platform": "facebook",
+            "campaign": "Surge",
+            "currency": "EUR",
+            "impressions": 200_000,
+            "clicks": 100_000,
+        }
+        for day in (week.start + dt.timedelta(days=i) for i in range(week.days))
+    ]
+    path = tmp_path / "surge.csv"
+    pd.DataFrame(surge).to_csv(path, index=False)
+    ingest_file(engine, path, ReadOptions(today=TODAY), now=TUESDAY, source="canonical")
+    after = _ctr_last_week(jobs)
+    assert after > before * 1.5
+
+    other = targets.save(engine, replace(goal, channel="C0GENERAL"), now=TUESDAY)
+    (second,) = jobs.alerts_pass(TUESDAY)
+    assert second.target_id == other and second.action is Action.NOTHING
+    stored = alert_states.load(engine)[other]
+    assert stored.state is TargetState.MET and stored.value == after
