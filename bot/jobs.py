@@ -99,8 +99,14 @@ class Jobs:
         key = period_key(self.digest_period(subscription, today))
         return self.ledger.find(Kind.DIGEST, subscription.id, subscription.channel, key) is not None
 
-    def build(self, subscription: Subscription, today: dt.date) -> tuple[Digest, Message, bytes]:
-        """The digest's content, its message and its chart, for posting or previewing."""
+    def build(
+        self,
+        subscription: Subscription,
+        today: dt.date,
+        goals: Sequence[Target] | None = None,
+    ) -> tuple[Digest, Message, bytes]:
+        """The digest's content, its message and its chart, for posting or previewing, against
+        ``goals`` (the stored targets, read here unless a pass read them once for all)."""
         settings = self.services.settings
         digest = build_digest(
             self.services.engine,
@@ -110,7 +116,7 @@ class Jobs:
             timezone=settings.timezone,
             week_start=settings.week_start,
             filters=subscription.filters,
-            targets=targets.load(self.services.engine),
+            targets=targets.load(self.services.engine) if goals is None else goals,
             cache=self._shared_cache(today),
         )
         message = self.services.renderer.digest(digest, subscription)
@@ -121,14 +127,17 @@ class Jobs:
         )
         return digest, message, chart
 
-    def digest(self, subscription_id: int, today: dt.date) -> Delivery | None:
-        """Send one subscription's digest for the period closed on ``today``, once."""
+    def digest(
+        self, subscription_id: int, today: dt.date, goals: Sequence[Target] | None = None
+    ) -> Delivery | None:
+        """Send one subscription's digest for the period closed on ``today``, once (``goals``:
+        see :meth:`build`)."""
         subscription = subscriptions.get(self.services.engine, subscription_id)
         if subscription is None:
             return None
         if self.digest_sent(subscription, today):
             return None
-        digest, message, chart = self.build(subscription, today)
+        digest, message, chart = self.build(subscription, today, goals)
         key = period_key(digest.period)
         claimed = self.ledger.claim(
             Claim(Kind.DIGEST, subscription_id, subscription.channel, key, message.payload())
@@ -155,12 +164,15 @@ class Jobs:
         return posted
 
     def digest_pass(self, today: dt.date) -> list[Delivery]:
-        """Each subscription's digest for the period closed on ``today`` (``kpibot digest run``)."""
+        """Each subscription's digest for the period closed on ``today`` (``kpibot digest run``).
+
+        The targets are read once for the whole pass, not once per digest."""
+        goals = targets.load(self.services.engine)
         sent = []
         for subscription in subscriptions.load(self.services.engine):
             assert subscription.id is not None
             try:
-                delivery = self.digest(subscription.id, today)
+                delivery = self.digest(subscription.id, today, goals)
             except KpiError as error:
                 logger.error("digest to %s cannot be built: %s", subscription.channel, error)
                 continue

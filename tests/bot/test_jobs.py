@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import Engine
 
 from bot.delivery import Status
 from bot.jobs import Jobs
@@ -230,3 +231,23 @@ def test_each_alert_pass_reads_the_store_afresh(
     assert second.target_id == other and second.action is Action.NOTHING
     stored = alert_states.load(engine)[other]
     assert stored.state is TargetState.MET and stored.value == after
+
+
+def test_a_digest_pass_reads_the_targets_once(
+    jobs: Jobs, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = jobs.services.engine
+    for channel in ("C0GENERAL", "C0MARKETING"):
+        subscriptions.save(
+            engine, Subscription(channel, Schedule(Cadence.DAILY, 8, 30), ("ctr",)), now=TUESDAY
+        )
+    reads: list[Engine] = []
+
+    def counted(engine: Engine) -> list[Target]:
+        reads.append(engine)
+        return stored(engine)
+
+    stored = targets.load
+    monkeypatch.setattr(targets, "load", counted)
+    assert len(jobs.digest_pass(TODAY)) == 2
+    assert len(reads) == 1
