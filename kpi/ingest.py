@@ -1,9 +1,14 @@
 """Importing export files into the store: atomic, idempotent, and explicit about what changed.
 
-One file is one transaction. Its rows are written under a new import id, then everything the same
+One file is one transaction. Its rows are written under a new import id, and everything the same
 source imported earlier for the same platform and account inside the dates the file covers is
 deleted. So a re-imported or overlapping export never doubles a number, and any error (or
 ``--dry-run``) rolls the whole file back.
+
+The earlier rows are deleted chunk by chunk, just before the chunk's own rows are written: the
+new rows then go where the old ones were instead of beside them, and the delete reads pages the
+insert needs anyway. What the chunks' dates do not reach (days between chunks, rows of longer
+periods) is deleted once the whole file is known.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,7 +34,6 @@ from kpi.store import rollups
 from kpi.store.rollups import ImportRollups
 from kpi.store.schema import facts, imports, series
 from kpi.store.writer import (
-    DIMENSIONS,
     DuplicateRowsError,
     SeriesIds,
     write_facts,
@@ -64,26 +68,52 @@ class FileReport:
     dry_run: bool
 
 
+Pair = tuple[str, str]
+Span = tuple[pd.Timestamp, pd.Timestamp]
+ONE_DAY = pd.Timedelta(days=1)
+
+
 @dataclass
 class _Tally:
     read: int = 0
     written: int = 0
     skipped: int = 0
+    replaced: int = 0
     warnings: list[str] = field(default_factory=list)
     findings: checks.Findings = field(default_factory=checks.Findings)
-    spans: dict[tuple[str, str], tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=dict)
+    #: The dates each (platform, account) covers in the whole file, and in each chunk.
+    spans: dict[Pair, Span] = field(default_factory=dict)
+    chunk_spans: dict[Pair, list[Span]] = field(default_factory=dict)
     rollups: ImportRollups = field(default_factory=ImportRollups)
 
-    def cover(self, chunk: pd.DataFrame) -> None:
+    def cover(self, chunk: pd.DataFrame) -> dict[Pair, Span]:
+        """Record the chunk's dates per (platform, account), and return them."""
         grouped = chunk.groupby(["platform", "account"], sort=False).agg(
             start=("period_start", "min"), end=("period_end", "max")
         )
+        covered: dict[Pair, Span] = {}
         for key, row in grouped.iterrows():
+            pair: Pair = key  # type: ignore[assignment]
             start, end = row["start"], row["end"]
-            known = self.spans.get(key)  # type: ignore[call-overload]
+            covered[pair] = (start, end)
+            self.chunk_spans.setdefault(pair, []).append((start, end))
+            known = self.spans.get(pair)
             if known is not None:
                 start, end = min(start, known[0]), max(end, known[1])
-            self.spans[key] = (start, end)  # type: ignore[index]
+            self.spans[pair] = (start, end)
+        return covered
+
+    def gaps(self) -> dict[Pair, list[Span]]:
+        """Per (platform, account), the days inside the file's dates that no chunk's dates reach."""
+        found: dict[Pair, list[Span]] = {}
+        for pair, spans in self.chunk_spans.items():
+            ordered = sorted(spans)
+            reach = ordered[0][1]
+            for start, end in ordered[1:]:
+                if start > reach + ONE_DAY:
+                    found.setdefault(pair, []).append((reach + ONE_DAY, start - ONE_DAY))
+                reach = max(reach, end)
+        return found
 
 
 def prefetched(items: Iterator[T]) -> Iterator[T]:
@@ -116,18 +146,38 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _row_keys(chunk: pd.DataFrame, series_ids: np.ndarray) -> np.ndarray:
+    """One integer per row for its (series, start, end): equal exactly when the three are.
+
+    Each part is factorised first, so the mixed code stays below (chunk rows)^3 and never
+    overflows; hashing one integer column is much cheaper than comparing three.
+    """
+    mixed = np.zeros(len(chunk), dtype=np.int64)
+    for part in (
+        series_ids,
+        chunk["period_start"].to_numpy(),
+        chunk["period_end"].to_numpy(),
+    ):
+        codes, uniques = pd.factorize(part)
+        mixed = mixed * (len(uniques) + 1) + codes
+    return mixed
+
+
 def _name_duplicate_items(
-    chunk: pd.DataFrame, findings: checks.Findings, line_of: Callable[[int], int]
-) -> None:
+    chunk: pd.DataFrame,
+    keys: np.ndarray,
+    findings: checks.Findings,
+    line_of: Callable[[int], int],
+) -> bool:
     """Rows with identical dimensions and dates and no item of their own: keep each as its own.
 
     Files without an id column (a post-level export without post ids) would otherwise collide;
-    each such row is named by its line so re-imports of the same file stay stable.
+    each such row is named by its line so re-imports of the same file stay stable. Returns
+    whether a row was renamed (its series changes).
     """
-    key = [*DIMENSIONS, "period_start", "period_end"]
-    clash = chunk.duplicated(key, keep=False) & (chunk["item"] == "")
+    clash = pd.Series(keys, index=chunk.index).duplicated(keep=False) & (chunk["item"] == "")
     if not clash.any():
-        return
+        return False
     findings.add(
         "share their dimensions and dates and have no id; each is kept as its own item named "
         "by its line",
@@ -136,22 +186,16 @@ def _name_duplicate_items(
         line_of,
     )
     chunk.loc[clash, "item"] = [f"line {line_of(int(r))}" for r in chunk.loc[clash, "_record"]]
+    return True
 
 
-def _refuse_duplicates(chunk: pd.DataFrame, ids: np.ndarray, reader: Reader) -> None:
+def _refuse_duplicates(chunk: pd.DataFrame, keys: np.ndarray, reader: Reader) -> None:
     """Two rows for the same series and dates would double a number: name both lines."""
-    keys = pd.DataFrame(
-        {
-            "series": ids,
-            "start": chunk["period_start"].to_numpy(),
-            "end": chunk["period_end"].to_numpy(),
-        }
-    )
-    repeated = keys.duplicated()
+    repeated = pd.Series(keys).duplicated().to_numpy()
     if not repeated.any():
         return
-    second = int(repeated.to_numpy().argmax())
-    first = int(keys.iloc[:second].eq(keys.iloc[second]).all(axis=1).to_numpy().argmax())
+    second = int(repeated.argmax())
+    first = int(np.flatnonzero(keys == keys[second])[0])
     records = chunk["_record"].to_numpy()
     line_of = reader.locator.line
     raise reader.error(
@@ -161,36 +205,67 @@ def _refuse_duplicates(chunk: pd.DataFrame, ids: np.ndarray, reader: Reader) -> 
     )
 
 
-def _replace_earlier(connection: Connection, source: str, import_id: int, tally: _Tally) -> int:
-    """Delete what earlier imports of this source wrote for the same platforms, accounts and
-    dates. Spans sharing their dates (a multi-platform export) go in one statement."""
-    replaced = 0
-    by_dates: dict[tuple[pd.Timestamp, pd.Timestamp], list[tuple[str, str]]] = {}
-    for pair, (start, end) in tally.spans.items():
-        by_dates.setdefault((start, end), []).append(pair)
-    for (start, end), pairs in by_dates.items():
+def _by_dates(spans: dict[Pair, list[Span]]) -> dict[Span, list[Pair]]:
+    """The pairs sharing each span: a multi-platform export replaces them in one statement."""
+    grouped: dict[Span, list[Pair]] = {}
+    for pair, pair_spans in spans.items():
+        for span in pair_spans:
+            grouped.setdefault(span, []).append(pair)
+    return grouped
+
+
+def _delete_earlier(
+    connection: Connection,
+    source: str,
+    import_id: int,
+    spans: dict[Pair, list[Span]],
+    *,
+    rows: Literal["all", "daily", "periods"],
+) -> int:
+    """Delete what earlier imports of this source wrote for these platforms, accounts and dates
+    (a period starting and ending inside a span); ``rows`` narrows it to daily rows or to longer
+    periods (read through the index of those alone). Returns the number of rows deleted."""
+    deleted = 0
+    for (start, end), pairs in _by_dates(spans).items():
         if not _earlier_import_overlaps(connection, source, import_id, start, end):
             continue
-        earlier = _series_of(source, pairs)
+        kind = {
+            "all": (),
+            "daily": (facts.c.period_start == facts.c.period_end,),
+            "periods": (facts.c.period_start != facts.c.period_end,),
+        }[rows]
         result = connection.execute(
             delete(facts).where(
+                *kind,
                 facts.c.period_start >= start.date(),
                 facts.c.period_start <= end.date(),
                 facts.c.period_end <= end.date(),
                 facts.c.import_id != import_id,
-                facts.c.series_id.in_(earlier),
+                facts.c.series_id.in_(_series_of(source, pairs)),
             )
         )
-        replaced += result.rowcount
-        rollups.forget_replaced(
-            connection,
-            source=source,
-            pairs=pairs,
-            series_ids=earlier,
-            start=start.date(),
-            end=end.date(),
-            import_id=import_id,
-        )
+        deleted += result.rowcount
+    return deleted
+
+
+def _replace_rest(connection: Connection, source: str, import_id: int, tally: _Tally) -> int:
+    """Delete the earlier rows inside the file's dates that no chunk's delete reached: daily
+    rows on days between two chunks' dates, and longer periods reaching past a chunk's end.
+    Then drop the rollup rows of everything replaced."""
+    whole = {pair: [span] for pair, span in tally.spans.items()}
+    replaced = _delete_earlier(connection, source, import_id, tally.gaps(), rows="daily")
+    replaced += _delete_earlier(connection, source, import_id, whole, rows="periods")
+    for (start, end), pairs in _by_dates(whole).items():
+        if _earlier_import_overlaps(connection, source, import_id, start, end):
+            rollups.forget_replaced(
+                connection,
+                source=source,
+                pairs=pairs,
+                series_ids=_series_of(source, pairs),
+                start=start.date(),
+                end=end.date(),
+                import_id=import_id,
+            )
     return replaced
 
 
@@ -212,7 +287,11 @@ def _refresh_years(connection: Connection, source: str, tally: _Tally) -> None:
 
 
 def _earlier_import_overlaps(
-    connection: Connection, source: str, import_id: int, start: pd.Timestamp, end: pd.Timestamp
+    connection: Connection,
+    source: str,
+    import_id: int,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
 ) -> bool:
     """Whether an earlier import of this source covered these dates; if not, nothing to delete.
 
@@ -228,7 +307,11 @@ def _earlier_import_overlaps(
 
 
 def _load(
-    connection: Connection, reader: Reader, import_id: int, source: str, progress: Progress | None
+    connection: Connection,
+    reader: Reader,
+    import_id: int,
+    source: str,
+    progress: Progress | None,
 ) -> _Tally:
     tally = _Tally()
     ids = SeriesIds(connection, source)
@@ -240,14 +323,18 @@ def _load(
         if chunk.empty:
             continue
         checks.inspect(chunk, tally.findings, line_of)
-        _name_duplicate_items(chunk, tally.findings, line_of)
         series_ids = ids.of(chunk)
-        _refuse_duplicates(chunk, series_ids, reader)
+        keys = _row_keys(chunk, series_ids)
+        if _name_duplicate_items(chunk, keys, tally.findings, line_of):
+            series_ids = ids.of(chunk)
+            keys = _row_keys(chunk, series_ids)
+        _refuse_duplicates(chunk, keys, reader)
+        covered = {pair: [span] for pair, span in tally.cover(chunk).items()}
+        tally.replaced += _delete_earlier(connection, source, import_id, covered, rows="all")
         measures = [m.value for m in Measure if m.value in chunk]
         write_facts(connection, chunk, series_ids, import_id, measures)
         tally.rollups.add(chunk, series_ids)
         tally.written += len(chunk)
-        tally.cover(chunk)
         if progress is not None:
             progress(len(chunk) + notes.skipped)
     return tally
@@ -275,13 +362,16 @@ def ingest_file(
             import_id = connection.execute(
                 insert(imports)
                 .values(
-                    source=name, file_name=path.name, file_sha256=_sha256(path), imported_at=now
+                    source=name,
+                    file_name=path.name,
+                    file_sha256=_sha256(path),
+                    imported_at=now,
                 )
                 .returning(imports.c.id)
             ).scalar_one()
             tally = _load(connection, reader, import_id, name, progress)
             tally.warnings.extend(tally.findings.messages())
-            replaced = _replace_earlier(connection, name, import_id, tally)
+            replaced = tally.replaced + _replace_rest(connection, name, import_id, tally)
             tally.rollups.write(connection, import_id, name)
             _refresh_years(connection, name, tally)
             starts = [span[0] for span in tally.spans.values()]
@@ -364,7 +454,13 @@ def ingest(
     """Import several files, each atomically; stops at the first refused file."""
     return [
         ingest_file(
-            engine, path, options, now=now, source=source, dry_run=dry_run, progress=progress
+            engine,
+            path,
+            options,
+            now=now,
+            source=source,
+            dry_run=dry_run,
+            progress=progress,
         )
         for path in paths
     ]

@@ -34,6 +34,7 @@ from sqlalchemy import (
 
 from kpi.measures import ADDITIVE, Measure
 from kpi.store.schema import facts, rollup_day, rollup_month, rollup_year
+from kpi.store.writer import bulk_insert
 
 DAY_KEYS = ["period_start", "platform", "account", "currency"]
 MONTH_KEYS = ["month", "series_id"]
@@ -66,19 +67,21 @@ class ImportRollups:
     def write(self, connection: Connection, import_id: int, source: str) -> None:
         if self.days:
             day = _sums(pd.concat(self.days, ignore_index=True), DAY_KEYS)
-            day = day.assign(day=day.pop("period_start").dt.date, source=source)
+            day = day.assign(day=day.pop("period_start"), source=source)
             _insert(connection, rollup_day, day, import_id)
         if self.months:
             month = _sums(pd.concat(self.months, ignore_index=True), MONTH_KEYS)
-            _insert(connection, rollup_month, month.assign(month=month["month"].dt.date), import_id)
+            _insert(connection, rollup_month, month, import_id)
 
 
 def _insert(connection: Connection, table: Table, frame: pd.DataFrame, import_id: int) -> None:
-    frame = frame.assign(import_id=import_id, rows=frame["rows"].fillna(0).astype(int))
-    frame = frame.astype(object).where(frame.notna(), None)
-    records = [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
-    for start in range(0, len(records), 5000):
-        connection.execute(insert(table), records[start : start + 5000])
+    frame = frame.assign(rows=frame["rows"].fillna(0).astype(np.int64))
+    bulk_insert(
+        connection,
+        table.name,
+        {str(k): frame[k] for k in frame.columns},
+        import_id=import_id,
+    )
 
 
 def _months(start: dt.date, end: dt.date) -> list[dt.date]:

@@ -8,7 +8,8 @@ for the rest of the import.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,14 @@ from sqlalchemy.exc import IntegrityError
 from kpi.importers.dates import iso_strings
 from kpi.store.schema import series
 
-DIMENSIONS: tuple[str, ...] = ("platform", "account", "campaign", "creator", "item", "currency")
+DIMENSIONS: tuple[str, ...] = (
+    "platform",
+    "account",
+    "campaign",
+    "creator",
+    "item",
+    "currency",
+)
 
 SeriesKey = tuple[str, str, str, str, str, str]
 
@@ -99,6 +107,9 @@ class DuplicateRowsError(Exception):
     """A fact with the same series and dates as one already written in this import."""
 
 
+Column = pd.Series | np.ndarray
+
+
 def write_facts(
     connection: Connection,
     frame: pd.DataFrame,
@@ -111,68 +122,94 @@ def write_facts(
     A clash with a row written by an earlier chunk of the same import raises
     :class:`DuplicateRowsError` whatever the engine's own exception.
     """
-    columns = ["period_start", "series_id", "period_end", "import_id", *measures]
+    start = frame["period_start"]
+    end = frame["period_end"]
+    columns: dict[str, Column] = {
+        "period_start": start,
+        "series_id": series_ids,
+        # daily rows: the same dates, converted and bound once per row instead of twice
+        "period_end": start if start.equals(end) else end,
+        **{m: frame[m] for m in measures},
+    }
     try:
-        if connection.dialect.name == "postgresql":
-            _copy(connection, frame, series_ids, import_id, measures, columns)
-        else:
-            _execute_many(connection, frame, series_ids, import_id, measures, columns)
-    except (IntegrityError, UniqueViolation) as exc:
+        bulk_insert(connection, "facts", columns, import_id=import_id)
+    except (IntegrityError, UniqueViolation, sqlite3.IntegrityError) as exc:
         raise DuplicateRowsError(str(exc)) from exc
 
 
+def bulk_insert(
+    connection: Connection, table: str, columns: Mapping[str, Column], *, import_id: int
+) -> None:
+    """Append rows given column by column, stamped with ``import_id``, on the caller's connection.
+
+    Dates (``datetime64``) are written as ISO days, NaN as NULL (not reported). SQLite gets one
+    ``executemany`` fed lazily from the columns; PostgreSQL gets ``COPY``. A column object passed
+    under two names is converted and bound once.
+    """
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table, columns, import_id)
+    else:
+        _execute_many(connection, table, columns, import_id)
+
+
+def _distinct(columns: Mapping[str, Column]) -> tuple[list[Column], list[int]]:
+    """The distinct column objects, and for each name the position of its object among them."""
+    objects: list[Column] = []
+    positions = []
+    for column in columns.values():
+        position = next((i for i, seen in enumerate(objects) if seen is column), len(objects))
+        if position == len(objects):
+            objects.append(column)
+        positions.append(position)
+    return objects, positions
+
+
+def _is_date(column: Column) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(column.dtype)
+
+
 def _execute_many(
-    connection: Connection,
-    frame: pd.DataFrame,
-    series_ids: np.ndarray,
-    import_id: int,
-    measures: Sequence[str],
-    columns: Sequence[str],
+    connection: Connection, table: str, columns: Mapping[str, Column], import_id: int
 ) -> None:
     # SQLite stores a bound NaN as NULL, so "not reported" needs no conversion; the import id
-    # is an integer of ours, written into the statement instead of bound a million times.
-    data: list[Sequence[object]] = [
-        iso_strings(frame["period_start"]),
-        series_ids.tolist(),
-        iso_strings(frame["period_end"]),
-        *(frame[m].to_numpy(dtype=np.float64).tolist() for m in measures),
-    ]
-    bound = [name for name in columns if name != "import_id"]
-    placeholders = ", ".join("?" * len(bound))
-    connection.exec_driver_sql(
-        f"INSERT INTO facts ({', '.join(bound)}, import_id) "
-        f"VALUES ({placeholders}, {int(import_id)})",
-        list(zip(*data, strict=True)),
+    # is an integer of ours, written into the statement instead of bound a million times; the
+    # DBAPI cursor takes the rows from a generator, so no list of a million tuples is built.
+    objects, positions = _distinct(columns)
+    values = [iso_strings(pd.Series(c)) if _is_date(c) else np.asarray(c).tolist() for c in objects]
+    statement = (
+        f"INSERT INTO {table} ({', '.join(columns)}, import_id) "
+        f"VALUES ({', '.join(f'?{p + 1}' for p in positions)}, {int(import_id)})"
     )
+    dbapi = connection.connection.driver_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        cursor.executemany(statement, zip(*values, strict=True))
+    finally:
+        cursor.close()
 
 
 def _copy(
-    connection: Connection,
-    frame: pd.DataFrame,
-    series_ids: np.ndarray,
-    import_id: int,
-    measures: Sequence[str],
-    columns: Sequence[str],
+    connection: Connection, table: str, columns: Mapping[str, Column], import_id: int
 ) -> None:
-    """COPY in CSV written by Arrow's C++ writer: NULL as an unquoted empty cell, floats in
-    their shortest exact form, an order of magnitude faster than pandas' to_csv."""
-    table = pa.table(
-        {
-            "period_start": pa.array(iso_strings(frame["period_start"])),
-            "series_id": pa.array(series_ids),
-            "period_end": pa.array(iso_strings(frame["period_end"])),
-            "import_id": pa.array(np.full(len(frame), import_id)),
-            **{
-                m: pa.array(frame[m].to_numpy(dtype=np.float64), from_pandas=True) for m in measures
-            },
-        }
-    )
+    """COPY in CSV written by Arrow's C++ writer: NULL as an unquoted empty cell, strings quoted,
+    floats in their shortest exact form, an order of magnitude faster than pandas' to_csv."""
+    objects, positions = _distinct(columns)
+    converted = [
+        pa.array(iso_strings(pd.Series(c)))
+        if _is_date(c)
+        else pa.array(np.asarray(c), from_pandas=True)
+        for c in objects
+    ]
+    arrays = {name: converted[p] for name, p in zip(columns, positions, strict=True)}
+    arrays["import_id"] = pa.array(np.full(len(converted[0]), import_id))
     buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+    # "needed" quotes every string, so an empty dimension stays "" while NULL is an empty cell
+    pa_csv.write_csv(pa.table(arrays), buffer, pa_csv.WriteOptions(include_header=False))
     dbapi = connection.connection.driver_connection
     assert dbapi is not None
     with (
         dbapi.cursor() as cursor,
-        cursor.copy(f"COPY facts ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy,
+        cursor.copy(f"COPY {table} ({', '.join(arrays)}) FROM STDIN WITH (FORMAT csv)") as copy,
     ):
         copy.write(buffer.getvalue())

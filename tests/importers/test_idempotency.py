@@ -118,3 +118,35 @@ def test_dry_run_reports_what_it_would_replace(engine: Engine, tmp_path: Path) -
 
     assert (report.rows_written, report.rows_replaced) == (11, 6)
     assert snapshot(engine) == before
+
+
+def test_days_between_two_chunks_are_replaced_too(engine: Engine, tmp_path: Path) -> None:
+    """Earlier rows are deleted chunk by chunk; days of the file's span no chunk holds (here
+    3 to 8, between a first chunk of days 1-2 and a second of days 9-10) still are."""
+    ingest(engine, _daily(tmp_path, "1-10.csv", 1, 10, clicks=0, account="acme"))
+    text = HEADER + "".join(f"2026-05-{d:02d},meta,acme,A,{100 + d}\n" for d in (1, 2, 9, 10))
+
+    report = ingest(engine, write(tmp_path, "ends.csv", text), chunk_rows=2)
+
+    assert report.rows_replaced == 10
+    assert {d.day: v for d, v in _clicks_per_day(engine).items()} == {
+        1: [101],
+        2: [102],
+        9: [109],
+        10: [110],
+    }
+
+
+def test_longer_periods_reaching_past_a_chunk_are_replaced(engine: Engine, tmp_path: Path) -> None:
+    """A week that starts in one chunk's dates and ends in a later chunk's is in no single
+    chunk's span: it is deleted once the file's span is known."""
+    weekly = "period_start,period_end,platform,account,campaign,clicks\n"
+    ingest(engine, write(tmp_path, "week.csv", weekly + "2026-05-01,2026-05-07,meta,acme,A,70\n"))
+
+    report = ingest(
+        engine, _daily(tmp_path, "1-10.csv", 1, 10, clicks=0, account="acme"), chunk_rows=3
+    )
+
+    assert report.rows_replaced == 1
+    assert total(engine, "clicks") == sum(range(1, 11))
+    assert all(len(values) == 1 for values in _clicks_per_day(engine).values())
