@@ -2,68 +2,147 @@
 
 Figures are built with matplotlib's object API on the Agg canvas, never ``pyplot``: pyplot keeps
 global state, and digests for many channels are drawn on several threads at once.
+
+Drawing cost. A digest pass draws dozens of charts, and building a figure is most of a chart's
+cost: every panel's axes, ticks (each a handful of lines and texts) and a new renderer, whose
+text measurements start cold. So each thread keeps one :class:`_Board` per number of panel rows
+and redraws it with the next chart's data: the same artists, the same renderer and its cached
+text layout. Every panel title has a fixed position and the axes have no axis labels, so
+matplotlib does not measure the tick labels to place them; margins are fixed for the same
+reason (``tight_layout`` measured every text and drew the figure twice).
 """
 
 from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.text import Text
+from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, MaxNLocator
 
 from kpi.catalog import Unit
 from kpi.digest import KpiSeries
 
 COLUMNS = 2
-#: Enough for a phone screen and a desktop thread; small files upload fast.
-PANEL_INCHES = (4.2, 2.4)
+#: Enough for a phone screen and a desktop thread (840 px wide); small files upload fast.
+PANEL_INCHES = (4.2, 2.1)
 DPI = 100
+#: Inches above the first row of panels, for the chart's title.
+TITLE_INCHES = 0.5
 #: Date labels per panel; more overlap at this size and cost drawing time.
 MAX_TICKS = 6
+#: Value labels per panel, at most about this many intervals.
+VALUE_BINS = 4
+LINE_COLOR = "#1f6feb"
+TARGET_COLOR = "#d1242f"
+
+_PERCENT = FuncFormatter(lambda value, _pos: f"{value * 100:.2f}%")
+_NUMBER = FuncFormatter(
+    lambda value, _pos: f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+)
 
 
-def _tick(series: KpiSeries) -> FuncFormatter:
-    kpi = series.kpi
-    if kpi.unit is Unit.PERCENT:
-        return FuncFormatter(lambda value, _pos: f"{value * 100:.2f}%")
-    return FuncFormatter(
-        lambda value, _pos: f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
-    )
+class _Panel:
+    """One KPI's axes with the artists every chart redraws: its line, target line and label."""
+
+    def __init__(self, axes: Axes) -> None:
+        self.axes = axes
+        (self.line,) = axes.plot([], [], marker="o", linewidth=1.6, color=LINE_COLOR)
+        self.target = axes.axhline(0, linestyle="--", linewidth=1.2, color=TARGET_COLOR)
+        self.target_label: Text = axes.text(
+            0, 0, " target", color=TARGET_COLOR, fontsize=7, va="bottom"
+        )
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=VALUE_BINS, steps=[1, 2, 2.5, 5, 10]))
+        # No tick marks: the grid shows where the labels are, with fewer lines to draw.
+        axes.tick_params(axis="both", labelsize=7, length=0)
+        axes.grid(alpha=0.25)
+        # Without these, every draw measures the tick labels to place empty axis labels.
+        axes.xaxis.set_label_coords(0.5, 0.0)
+        axes.yaxis.set_label_coords(0.0, 0.5)
+
+    def show(self, series: KpiSeries, *, dated: bool) -> None:
+        """Draw ``series`` in this panel, leaving nothing of the chart drawn before; ``dated``
+        labels its dates (the lowest panel of a column: the others share its dates)."""
+        axes = self.axes
+        axes.set_visible(True)
+        axes.set_title(series.kpi.name, fontsize=9, loc="left", y=1.0)
+        count = len(series.points)
+        values = [math.nan if point.value is None else point.value for point in series.points]
+        self.line.set_data(range(count), values)
+        threshold = series.threshold
+        for artist in (self.target, self.target_label):
+            artist.set_visible(threshold is not None)
+        if threshold is not None:
+            self.target.set_ydata([threshold, threshold])
+            self.target_label.set_position((0, threshold))
+        if threshold is not None or not all(map(math.isnan, values)):
+            axes.relim(visible_only=True)
+            axes.autoscale_view(scalex=False)
+        else:  # nothing to scale to: a new panel's limits, not those of the chart before
+            empty = axes.yaxis.get_major_locator().nonsingular(-math.inf, math.inf)
+            axes.set_ylim(*empty, auto=None)
+        axes.set_xlim(-0.5, count - 0.5)
+        every = max(1, math.ceil(count / MAX_TICKS))
+        ticks = range(0, count, every)
+        labels = [series.points[i].period.start.strftime("%d %b") for i in ticks]
+        axes.xaxis.set_major_locator(FixedLocator(list(ticks)))
+        axes.xaxis.set_major_formatter(FixedFormatter(labels))
+        axes.tick_params(axis="x", labelbottom=dated)
+        axes.yaxis.set_major_formatter(_PERCENT if series.kpi.unit is Unit.PERCENT else _NUMBER)
+
+
+class _Board:
+    """A figure of ``rows`` rows of panels, redrawn for every chart with that many rows."""
+
+    def __init__(self, rows: int) -> None:
+        height = PANEL_INCHES[1] * rows + TITLE_INCHES
+        self.figure = Figure(figsize=(PANEL_INCHES[0] * COLUMNS, height), dpi=DPI)
+        FigureCanvasAgg(self.figure)
+        self.panels = [
+            _Panel(self.figure.add_subplot(rows, COLUMNS, index + 1))
+            for index in range(rows * COLUMNS)
+        ]
+        self.figure.subplots_adjust(
+            left=0.08,
+            right=0.98,
+            top=1 - TITLE_INCHES / height,
+            bottom=0.3 / height,
+            hspace=0.45,
+            wspace=0.22,
+        )
+
+    def png(self, panels: Sequence[KpiSeries], title: str) -> bytes:
+        """The chart of ``panels``, in order; the places after the last panel stay empty."""
+        self.figure.suptitle(title, fontsize=11, y=1 - 0.08 / self.figure.get_figheight(), va="top")
+        for index, panel in enumerate(self.panels):
+            if index < len(panels):
+                panel.show(panels[index], dated=index + COLUMNS >= len(panels))
+            else:
+                panel.axes.set_visible(False)
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
+class _Boards(threading.local):
+    """Each thread's boards, by number of rows: a figure is never drawn by two threads."""
+
+    def __init__(self) -> None:
+        self.by_rows: dict[int, _Board] = {}
+
+
+_boards = _Boards()
 
 
 def render(panels: Sequence[KpiSeries], title: str) -> bytes:
     """One panel per KPI, two columns; a KPI without any value is drawn as an empty panel."""
     rows = max(1, math.ceil(len(panels) / COLUMNS))
-    figure = Figure(figsize=(PANEL_INCHES[0] * COLUMNS, PANEL_INCHES[1] * rows + 0.5), dpi=DPI)
-    FigureCanvasAgg(figure)
-    figure.suptitle(title, fontsize=11)
-    for index, series in enumerate(panels):
-        axes = figure.add_subplot(rows, COLUMNS, index + 1)
-        labels = [point.period.start.strftime("%d %b") for point in series.points]
-        values = [math.nan if point.value is None else point.value for point in series.points]
-        axes.plot(range(len(values)), values, marker="o", linewidth=1.6, color="#1f6feb")
-        if series.threshold is not None:
-            axes.axhline(series.threshold, linestyle="--", linewidth=1.2, color="#d1242f")
-            axes.text(0, series.threshold, " target", color="#d1242f", fontsize=7, va="bottom")
-        axes.set_title(series.kpi.name, fontsize=9, loc="left")
-        every = max(1, len(labels) // MAX_TICKS)
-        ticks = range(0, len(labels), every)
-        axes.set_xticks(ticks, [labels[i] for i in ticks], rotation=45, fontsize=6, ha="right")
-        axes.yaxis.set_major_formatter(_tick(series))
-        axes.tick_params(axis="y", labelsize=7)
-        axes.grid(alpha=0.25)
-    # Fixed margins: tight_layout measured every text and then drew the figure twice.
-    figure.subplots_adjust(
-        left=0.08,
-        right=0.98,
-        top=1 - 0.45 / figure.get_figheight(),
-        bottom=0.12,
-        hspace=0.75,
-        wspace=0.25,
-    )
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    board = _boards.by_rows.get(rows)
+    if board is None:
+        board = _boards.by_rows[rows] = _Board(rows)
+    return board.png(panels, title)
