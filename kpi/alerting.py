@@ -19,7 +19,7 @@ from kpi import evaluate
 from kpi.answer import TargetState, TargetStatus
 from kpi.catalog import Catalog, Direction, Kpi
 from kpi.dimensions import Dimension
-from kpi.movers import LIMIT, Change, Mover, decomposable
+from kpi.movers import LIMIT, Mover, decomposable
 from kpi.pass_sums import PassSums
 from kpi.periods import Grain, Period, grain_periods, previous, today_in
 from kpi.targets import Target, TargetGrain, judge, window
@@ -81,11 +81,7 @@ class _Sums:
         before, merged, most adverse first."""
         if limit <= 0 or not decomposable(self.kpi):
             return ()
-        scope = self.target.scope
-        change = Change(
-            self.shared.grouped(scope, period, DRIVER_DIMENSIONS),
-            self.shared.grouped(scope, previous(period), DRIVER_DIMENSIONS),
-        )
+        change = self.shared.change(self.target.scope, period, previous(period), DRIVER_DIMENSIONS)
         side = _adverse(self.target)
         found = [
             mover

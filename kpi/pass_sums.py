@@ -11,7 +11,7 @@ and again (about 6 statements per target). A :class:`PassSums` reads each of the
   window), from :func:`kpi.evaluate.cells`;
 * what drove a miss: the sums per platform and campaign of a period
   (:func:`kpi.movers.period_sums`), read once for every target of that scope missing in it or in
-  the period after.
+  the period after, and aligned with the period before once for every KPI split over them.
 
 Its frames are the store as it was when read, so it lives for one pass only: a pass is short, and
 a later one must see what was imported since. It holds no connection; each read opens one.
@@ -29,7 +29,7 @@ from kpi.aggregate import Scope
 from kpi.catalog import Kpi, RatioKpi, SumKpi
 from kpi.dimensions import Dimension
 from kpi.evaluate import Cell
-from kpi.movers import DatedSums, PeriodSums, dated_sums, period_sums, window_cells
+from kpi.movers import Change, DatedSums, PeriodSums, dated_sums, period_sums, window_cells
 from kpi.periods import Period
 
 _Span = tuple[Scope, dt.date, dt.date]
@@ -49,7 +49,8 @@ class PassSums:
         )
         self._dated: dict[_Span, DatedSums] = {}
         self._cells: dict[tuple[Kpi, _Span], Cell | None] = {}
-        self._grouped: dict[tuple[_Span, tuple[Dimension, ...]], PeriodSums] = {}
+        self._grouped_sums: dict[tuple[_Span, tuple[Dimension, ...]], PeriodSums] = {}
+        self._changes: dict[tuple[object, ...], Change] = {}
 
     def cells(self, kpi: Kpi, scope: Scope, windows: Sequence[Period]) -> list[Cell | None]:
         """The KPI over each window (None: no data). The sums and ratios of all the windows come
@@ -62,15 +63,27 @@ class PassSums:
             return window_cells(kpi, self._dated_sums((scope, start, end)), windows)
         return [self._cell(kpi, scope, window) for window in windows]
 
-    def grouped(self, scope: Scope, period: Period, dimensions: Sequence[Dimension]) -> PeriodSums:
-        """The sums of ``period`` per ``dimensions`` and currency, for splitting a change."""
+    def change(
+        self, scope: Scope, period: Period, before: Period, dimensions: Sequence[Dimension]
+    ) -> Change:
+        """The sums of ``before`` and ``period`` per ``dimensions`` and currency, side by side
+        for splitting a change: each period read once, each dimension aligned once, whichever
+        KPIs are split over them."""
+        key = ((scope, period.start, period.end), (scope, before.start, before.end), *dimensions)
+        if key not in self._changes:
+            self._changes[key] = Change(
+                self._grouped(scope, period, dimensions), self._grouped(scope, before, dimensions)
+            )
+        return self._changes[key]
+
+    def _grouped(self, scope: Scope, period: Period, dimensions: Sequence[Dimension]) -> PeriodSums:
         key = ((scope, period.start, period.end), tuple(dimensions))
-        if key not in self._grouped:
+        if key not in self._grouped_sums:
             with self.engine.connect() as connection:
-                self._grouped[key] = period_sums(
+                self._grouped_sums[key] = period_sums(
                     connection, self.measures, period, scope, dimensions
                 )
-        return self._grouped[key]
+        return self._grouped_sums[key]
 
     def _dated_sums(self, span: _Span) -> DatedSums:
         if span not in self._dated:
