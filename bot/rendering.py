@@ -32,7 +32,16 @@ if TYPE_CHECKING:
     from kpi.subscriptions import Subscription
     from kpi.targets import Target
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+def _templates() -> Path:
+    """Where the message templates are: inside the package when installed from a wheel (see
+    pyproject.toml), at the project's top level in a checkout or an editable install."""
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    return installed if installed.is_dir() else here.parent / "templates"
+
+
+DEFAULT_TEMPLATES = _templates()
 
 ACTION_SHARE = "kpi_share"
 ACTION_BY_PLATFORM = "kpi_by_platform"
