@@ -55,31 +55,10 @@ def slash_command_payload(
     }
 
 
-def slash_command_body(
-    text: str,
-    *,
-    command: str = "/kpi",
-    user_id: str = "U0ALICE",
-    user_name: str = "alice",
-    channel_id: str = "C0GENERAL",
-    channel_name: str = "general",
-    team_id: str = TEAM_ID,
-    response_url: str,
-    trigger_id: str = DEFAULT_TRIGGER_ID,
-) -> bytes:
-    """The raw form-encoded body of a slash command, as Slack POSTs it."""
-    fields = slash_command_payload(
-        text,
-        command=command,
-        user_id=user_id,
-        user_name=user_name,
-        channel_id=channel_id,
-        channel_name=channel_name,
-        team_id=team_id,
-        response_url=response_url,
-        trigger_id=trigger_id,
-    )
-    return urlencode(fields).encode()
+def slash_command_body(text: str, *, response_url: str, **fields: str) -> bytes:
+    """The raw form-encoded body of a slash command, as Slack POSTs it (``fields`` as for
+    :func:`slash_command_payload`)."""
+    return urlencode(slash_command_payload(text, response_url=response_url, **fields)).encode()
 
 
 def _block_id_of(action_id: str, message: dict[str, Any] | None) -> str:
