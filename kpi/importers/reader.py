@@ -29,6 +29,12 @@ from kpi.importers.text import JSON_LINES, PARQUET, LineLocator, Sniffed, table_
 from kpi.measures import MONEY, SIGNED, Measure
 
 CHUNK_ROWS = 200_000
+#: Files read record by record, not by the CSV parser (which settles an ambiguous date format
+#: from the whole file).
+RECORDS = (PARQUET, JSON_LINES)
+#: The first chunk of a text file is smaller: the importer writes while the reader parses the
+#: next chunk, and the writer has nothing to do until the first one is parsed.
+FIRST_CHUNK_ROWS = 50_000
 T = TypeVar("T")
 
 
@@ -96,6 +102,7 @@ class Reader:
         )
         self._kinds: list[Kind] | None = None
         self._date_formats: dict[int, str] = {}
+        self._first_rows = min(FIRST_CHUNK_ROWS, options.chunk_rows)
         self._validate_options()
 
     def _validate_options(self) -> None:
@@ -176,7 +183,7 @@ class Reader:
 
     def _raw_chunks(self) -> Iterator[pd.DataFrame]:
         layout = self.layout
-        if layout.sniffed.encoding in (PARQUET, JSON_LINES):
+        if layout.sniffed.encoding in RECORDS:
             yield from self._record_chunks()
             return
         text_positions = {
@@ -194,7 +201,7 @@ class Reader:
             else None
         )
         try:
-            reader = pd.read_csv(
+            with pd.read_csv(
                 self.path,
                 **self._csv_table(),
                 dtype={position: "str" for position in text_positions},
@@ -202,8 +209,12 @@ class Reader:
                 chunksize=self.options.chunk_rows,
                 nrows=nrows,
                 decimal="," if decimal_comma else ".",
-            )
-            yield from reader
+            ) as reader:
+                try:
+                    yield reader.get_chunk(self._first_rows)
+                except StopIteration:
+                    return
+                yield from reader
         except pd.errors.ParserError as exc:
             raise IngestError(
                 f"the file is not a well-formed table: {exc}", path=self.path
@@ -295,7 +306,8 @@ class Reader:
         parsed = parse_dates(raw[position], formats)
         if known is None and parsed.format is not None and raw[position].notna().any():
             ambiguous = not parsed.format.startswith("%Y")
-            if ambiguous and len(raw) >= self.options.chunk_rows:
+            more_may_follow = len(raw) >= self._first_rows
+            if ambiguous and more_may_follow and self.layout.sniffed.encoding not in RECORDS:
                 settled = self._settle_date_format(position)
                 if settled is not None and settled != parsed.format:
                     parsed = parse_dates(raw[position], (settled,))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from kpi.importers import reader
 from tests.importers.store_queries import day, fixture, ingest, rows, total, write
 
 NAMES = ["canonical_daily.csv", "meta_ads_daily_en.csv", "ga4_channels.csv", "tiktok_ads_daily.csv"]
@@ -41,4 +42,24 @@ def test_date_format_does_not_depend_on_the_chunk_size(engine: Engine, tmp_path:
     assert [(r.item, r.period_start) for r in rows(engine)] == [
         ("a", day("2026-05-03")),
         ("b", day("2026-05-13")),
+    ]
+
+
+def test_a_smaller_first_chunk_still_settles_the_date_format(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first chunk is smaller than the rest (the writer starts sooner); its dates alone fit
+    day-first, so the format is still chosen from the whole file."""
+    monkeypatch.setattr(reader, "FIRST_CHUNK_ROWS", 1)
+    text = (
+        "date,platform,item,clicks\n05/03/2026,meta,a,1\n05/13/2026,meta,b,2\n06/01/2026,meta,c,3\n"
+    )
+
+    report = ingest(engine, write(tmp_path, "us.csv", text), chunk_rows=1000)
+
+    assert report.rows_written == 3
+    assert [(r.item, r.period_start) for r in rows(engine)] == [
+        ("a", day("2026-05-03")),
+        ("b", day("2026-05-13")),
+        ("c", day("2026-06-01")),
     ]

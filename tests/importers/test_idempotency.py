@@ -150,3 +150,17 @@ def test_longer_periods_reaching_past_a_chunk_are_replaced(engine: Engine, tmp_p
     assert report.rows_replaced == 1
     assert total(engine, "clicks") == sum(range(1, 11))
     assert all(len(values) == 1 for values in _clicks_per_day(engine).values())
+
+
+def test_foreign_keys_hold_and_are_checked_again_after_an_import(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """SQLite imports run without foreign-key checks (the importer guarantees both keys): the
+    stored facts still satisfy them, and the pooled connection checks them again afterwards."""
+    ingest(engine, _daily(tmp_path, "1-10.csv", 1, 10, clicks=0, account="acme"))
+    ingest(engine, _daily(tmp_path, "5-15.csv", 5, 15, clicks=100, account="acme"))
+
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+            assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
