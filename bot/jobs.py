@@ -207,7 +207,7 @@ class Jobs:
             if previous is None or previous.period != key:
                 due.append((target, period, key))
         catalog = self.services.catalog
-        sums = PassSums(engine, (kpi for t, _, _ in due if (kpi := catalog.get(t.kpi)) is not None))
+        sums = PassSums.judging(engine, catalog, [(target, period) for target, period, _ in due])
         outcomes = []
         for target, period, key in due:
             assert target.id is not None

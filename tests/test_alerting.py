@@ -404,7 +404,7 @@ def test_targets_judged_together_match_each_judged_alone(engine: Engine, tmp_pat
             evaluate_for_alert(engine, target, BUILTIN, period=period)
             for target, period in zip(TOGETHER, periods, strict=True)
         ]
-    shared = PassSums(engine, [BUILTIN[target.kpi] for target in TOGETHER])
+    shared = PassSums.judging(engine, BUILTIN, zip(TOGETHER, periods, strict=True))
     with counted(engine) as together_statements:
         together = [
             evaluate_for_alert(engine, target, BUILTIN, period=period, sums=shared)
@@ -443,3 +443,19 @@ def test_a_pass_reads_each_scope_and_period_once(engine: Engine, tmp_path: Path)
     assert 0 < len(again) <= 2 and len(first) <= 6
     with pytest.raises(ValueError, match="revenue"):
         shared.cells(BUILTIN["roas"], Scope(), [WEEK])
+
+
+def test_a_planned_scope_is_read_once_for_all_its_windows(engine: Engine, tmp_path: Path) -> None:
+    _a_pass_of_data(engine, tmp_path)
+    ctr = BUILTIN["ctr"]
+    yesterday = window(Target("ctr", ">=", 0.01, TargetGrain.DAY), TODAY)
+    windows = [BEFORE, WEEK, yesterday]
+    planned = PassSums(engine, [ctr], [(Scope(), w) for w in windows])
+    with counted(engine) as statements:
+        found = [planned.cells(ctr, Scope(), [w])[0] for w in windows]
+    assert 0 < len(statements) <= 2  # the daily rollup and the period totals, once
+    assert found == [PassSums(engine, [ctr]).cells(ctr, Scope(), [w])[0] for w in windows]
+    # A window outside the plan is read on its own.
+    with counted(engine) as statements:
+        planned.cells(ctr, Scope(), [previous(BEFORE)])
+    assert statements
