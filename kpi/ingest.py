@@ -28,15 +28,17 @@ from sqlalchemy import Connection, Engine, Select, delete, insert, select, tuple
 
 from kpi.errors import IngestError, KpiError
 from kpi.importers import checks, registry
-from kpi.importers.reader import Reader, ReadOptions
+from kpi.importers.reader import ChunkNotes, Reader, ReadOptions
 from kpi.importers.text import sniff
 from kpi.measures import Measure
 from kpi.store import rollups
 from kpi.store.rollups import ImportRollups
 from kpi.store.schema import facts, imports, series
 from kpi.store.writer import (
+    Combinations,
     DuplicateRowsError,
     SeriesIds,
+    combinations,
     write_facts,
 )
 
@@ -147,7 +149,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _row_keys(chunk: pd.DataFrame, series_ids: np.ndarray) -> np.ndarray:
+def _row_keys(chunk: pd.DataFrame, series: np.ndarray) -> np.ndarray:
     """One integer per row for its (series, start, end): equal exactly when the three are.
 
     Each part is factorised first, so the mixed code stays below (chunk rows)^3 and never
@@ -155,7 +157,7 @@ def _row_keys(chunk: pd.DataFrame, series_ids: np.ndarray) -> np.ndarray:
     """
     mixed = np.zeros(len(chunk), dtype=np.int64)
     for part in (
-        series_ids,
+        series,
         chunk["period_start"].to_numpy(),
         chunk["period_end"].to_numpy(),
     ):
@@ -307,6 +309,38 @@ def _earlier_import_overlaps(
     return connection.execute(overlapping.limit(1)).first() is not None
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """A chunk that passed the checks that need no database, with its series keys and dates."""
+
+    chunk: pd.DataFrame
+    notes: ChunkNotes
+    combinations: Combinations | None
+    covered: dict[Pair, Span]
+
+
+def _checked(reader: Reader, tally: _Tally) -> Iterator[_Checked]:
+    """Each chunk checked, keyed and its dates recorded; run on the reader thread (through
+    :func:`prefetched`), so this work overlaps the main thread's writing.
+
+    A combination code names a series within the chunk as well as the series id does, so
+    duplicates are found before any id is looked up.
+    """
+    line_of = reader.locator.line
+    for chunk, notes in reader.chunks():
+        if chunk.empty:
+            yield _Checked(chunk, notes, None, {})
+            continue
+        checks.inspect(chunk, tally.findings, line_of)
+        found = combinations(chunk)
+        keys = _row_keys(chunk, found.codes)
+        if _name_duplicate_items(chunk, keys, tally.findings, line_of):
+            found = combinations(chunk)
+            keys = _row_keys(chunk, found.codes)
+        _refuse_duplicates(chunk, keys, reader)
+        yield _Checked(chunk, notes, found, tally.cover(chunk))
+
+
 def _load(
     connection: Connection,
     reader: Reader,
@@ -316,21 +350,15 @@ def _load(
 ) -> _Tally:
     tally = _Tally()
     ids = SeriesIds(connection, source)
-    line_of = reader.locator.line
-    for chunk, notes in prefetched(reader.chunks()):
+    for checked in prefetched(_checked(reader, tally)):
+        chunk, notes = checked.chunk, checked.notes
         tally.read += len(chunk) + notes.skipped
         tally.skipped += notes.skipped
         tally.warnings.extend(notes.warnings)
-        if chunk.empty:
+        if checked.combinations is None:
             continue
-        checks.inspect(chunk, tally.findings, line_of)
-        series_ids = ids.of(chunk)
-        keys = _row_keys(chunk, series_ids)
-        if _name_duplicate_items(chunk, keys, tally.findings, line_of):
-            series_ids = ids.of(chunk)
-            keys = _row_keys(chunk, series_ids)
-        _refuse_duplicates(chunk, keys, reader)
-        covered = {pair: [span] for pair, span in tally.cover(chunk).items()}
+        series_ids = ids.of(checked.combinations)
+        covered = {pair: [span] for pair, span in checked.covered.items()}
         tally.replaced += _delete_earlier(connection, source, import_id, covered, rows="all")
         measures = [m.value for m in Measure if m.value in chunk]
         write_facts(connection, chunk, series_ids, import_id, measures)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,9 +45,9 @@ class SeriesIds:
         self._ids: dict[SeriesKey, int] = {}
         self._loaded: set[str] = set()
 
-    def of(self, frame: pd.DataFrame) -> np.ndarray:
-        """The series id of every row of ``frame``."""
-        codes, keys = _combinations(frame)
+    def of(self, combinations: Combinations) -> np.ndarray:
+        """The series id of every row of a chunk, from the chunk's :func:`combinations`."""
+        codes, keys = combinations.codes, combinations.keys
         self._ensure([key for key in keys if key not in self._ids])
         lookup = np.fromiter((self._ids[key] for key in keys), dtype=np.int64, count=len(keys))
         return np.asarray(lookup[codes], dtype=np.int64)
@@ -79,8 +80,17 @@ class SeriesIds:
             self._ids[(row[1], row[2], row[3], row[4], row[5], row[6])] = row[0]
 
 
-def _combinations(frame: pd.DataFrame) -> tuple[np.ndarray, list[SeriesKey]]:
-    """Each row's dimension combination as a code, and the distinct combinations.
+@dataclass(frozen=True)
+class Combinations:
+    """Each row's dimension combination as a code into ``keys``, the distinct combinations."""
+
+    codes: np.ndarray
+    keys: list[SeriesKey]
+
+
+def combinations(frame: pd.DataFrame) -> Combinations:
+    """The dimension combinations of a chunk: the series of its rows, before any database look-up
+    (so the reader thread can compute them while the main thread writes).
 
     Factorising each column and mixing the codes into one integer is much faster than grouping
     by six string columns, and a chunk rarely has more than a few thousand combinations.
@@ -100,7 +110,7 @@ def _combinations(frame: pd.DataFrame) -> tuple[np.ndarray, list[SeriesKey]]:
             rest, code = divmod(rest, len(values) + 1)
             parts.append(str(values[code]))
         keys.append(tuple(reversed(parts)))  # type: ignore[arg-type]
-    return codes, keys
+    return Combinations(codes, keys)
 
 
 class DuplicateRowsError(Exception):
