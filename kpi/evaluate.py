@@ -288,7 +288,7 @@ def growth_cells(
     cannot differ from its flow alone. Ungrouped, a reported flow settles the bucket without
     asking. The levels of a day are read once: a bucket's start level is its predecessor's end.
     """
-    flows = [_flows(connection, kpi, bucket.start, bucket.end, scope, group) for bucket in buckets]
+    flows = _flows(connection, kpi, buckets, scope, group)
     valued = [{key for key, value in flow.items() if value is not None} for flow in flows]
     levels: dict[dt.date, dict[Key, float]] = {}
 
@@ -318,14 +318,46 @@ def growth_cells(
 def _flows(
     connection: Connection,
     kpi: LevelGrowthKpi,
-    start: dt.date,
-    end: dt.date,
+    buckets: Sequence[Period],
     scope: Scope,
     group: Sequence[str],
-) -> dict[Key, float | None]:
-    """Σ of the flow per group with rows inside [start, end]; None where none reports it."""
-    frame = aggregate.window_sums(connection, start, end, [kpi.flow], scope, group)
-    return dict(zip(_keys(frame, group), map(_number, frame[kpi.flow.value]), strict=True))
+) -> list[dict[Key, float | None]]:
+    """Per bucket, Σ of the flow per group with rows inside it; None where none reports it.
+
+    Ungrouped, several buckets (a sparkline) are read in one query over their span, per period,
+    as :func:`_ratio_sums` reads them, and each bucket adds up the periods inside it: a query
+    per bucket cost more than the rest of the KPI once the levels were no longer read.
+    """
+    name = kpi.flow.value
+    if group or len(buckets) <= 1:
+        frames = [
+            aggregate.window_sums(connection, b.start, b.end, [kpi.flow], scope, group)
+            for b in buckets
+        ]
+        return [
+            dict(zip(_keys(frame, group), map(_number, frame[name]), strict=True))
+            for frame in frames
+        ]
+    dated = aggregate.window_sums(
+        connection,
+        min(b.start for b in buckets),
+        max(b.end for b in buckets),
+        [kpi.flow],
+        scope,
+        ["period_start", "period_end"],
+    )
+    first = dated["period_start"].to_numpy(dtype="datetime64[D]")
+    last = dated["period_end"].to_numpy(dtype="datetime64[D]")
+    values = dated[name].to_numpy(dtype=float)
+    flows: list[dict[Key, float | None]] = []
+    for bucket in buckets:
+        inside = values[
+            (first >= np.datetime64(bucket.start)) & (last <= np.datetime64(bucket.end))
+        ]
+        reported = inside[~np.isnan(inside)]
+        total = math.fsum(reported.tolist()) if len(reported) else None
+        flows.append({(): total} if len(inside) else {})
+    return flows
 
 
 def _levels(

@@ -38,7 +38,11 @@ WEEKS = grain_periods(resolve("last-week", TODAY), 6)  # 2026-10-12 .. 2026-11-2
 FIRST = WEEKS[0].start - dt.timedelta(days=10)
 DAYS = (WEEKS[-1].end - FIRST).days + 1
 PLATFORMS = ("instagram", "tiktok", "facebook")
-SCOPES = (Scope(), Scope(((Dimension.PLATFORM, ("tiktok",)),)))
+SCOPES = (
+    Scope(),
+    Scope(((Dimension.PLATFORM, ("tiktok",)),)),
+    Scope(((Dimension.CAMPAIGN, ("A",)),)),  # not in the daily rollup: read from the facts
+)
 GROUPS: tuple[tuple[str, ...], ...] = ((), ("platform",), ("platform", "campaign"))
 
 
