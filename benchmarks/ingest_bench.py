@@ -516,7 +516,8 @@ def _targets() -> list[tuple[object, str, str]]:
         rollups = importlib.import_module("kpi.store.rollups")
         found = getattr(rollups, "ImportRollups", None)
         targets += [
-            (found, "add", "rollups: sum per day/month (groupby)"),
+            (rollups, "chunk_sums", "rollups: sums per chunk (groupby)"),
+            (found, "add", "rollups: series ids of the monthly sums"),
             (found, "write", "rollups: write"),
             (rollups, "forget_replaced", "rollups: forget replaced"),
         ]

@@ -317,11 +317,12 @@ class _Checked:
     notes: ChunkNotes
     combinations: Combinations | None
     covered: dict[Pair, Span]
+    sums: rollups.ChunkSums | None
 
 
 def _checked(reader: Reader, tally: _Tally) -> Iterator[_Checked]:
-    """Each chunk checked, keyed and its dates recorded; run on the reader thread (through
-    :func:`prefetched`), so this work overlaps the main thread's writing.
+    """Each chunk checked, keyed, summed for the rollups and its dates recorded. This runs on the
+    reader thread (through :func:`prefetched`), so it overlaps the main thread's writing.
 
     A combination code names a series within the chunk as well as the series id does, so
     duplicates are found before any id is looked up.
@@ -329,7 +330,7 @@ def _checked(reader: Reader, tally: _Tally) -> Iterator[_Checked]:
     line_of = reader.locator.line
     for chunk, notes in reader.chunks():
         if chunk.empty:
-            yield _Checked(chunk, notes, None, {})
+            yield _Checked(chunk, notes, None, {}, None)
             continue
         checks.inspect(chunk, tally.findings, line_of)
         found = combinations(chunk)
@@ -338,7 +339,8 @@ def _checked(reader: Reader, tally: _Tally) -> Iterator[_Checked]:
             found = combinations(chunk)
             keys = _row_keys(chunk, found.codes)
         _refuse_duplicates(chunk, keys, reader)
-        yield _Checked(chunk, notes, found, tally.cover(chunk))
+        sums = rollups.chunk_sums(chunk, found.codes)
+        yield _Checked(chunk, notes, found, tally.cover(chunk), sums)
 
 
 def _load(
@@ -357,12 +359,14 @@ def _load(
         tally.warnings.extend(notes.warnings)
         if checked.combinations is None:
             continue
-        series_ids = ids.of(checked.combinations)
+        per_key = ids.of(checked.combinations)
+        series_ids = per_key[checked.combinations.codes]
         covered = {pair: [span] for pair, span in checked.covered.items()}
         tally.replaced += _delete_earlier(connection, source, import_id, covered, rows="all")
         measures = [m.value for m in Measure if m.value in chunk]
         write_facts(connection, chunk, series_ids, import_id, measures)
-        tally.rollups.add(chunk, series_ids)
+        if checked.sums is not None:
+            tally.rollups.add(checked.sums, per_key)
         tally.written += len(chunk)
         if progress is not None:
             progress(len(chunk) + notes.skipped)

@@ -46,6 +46,29 @@ def _sums(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.groupby(keys, sort=False)[values].sum(min_count=1).reset_index()
 
 
+@dataclass(frozen=True)
+class ChunkSums:
+    """One chunk's rollup sums; the monthly ones keyed by the chunk's combination codes (column
+    ``series_id``) until the series ids are known."""
+
+    days: pd.DataFrame
+    months: pd.DataFrame
+
+
+def chunk_sums(chunk: pd.DataFrame, codes: np.ndarray) -> ChunkSums | None:
+    """The rollup sums of a chunk's daily rows (None if it has none). It needs no database, so
+    the importer computes it on the reader thread; ``codes`` name each row's series."""
+    daily_mask = (chunk["period_start"] == chunk["period_end"]).to_numpy()
+    daily = chunk.loc[daily_mask].assign(rows=1)
+    if daily.empty:
+        return None
+    month = daily["period_start"].to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
+    return ChunkSums(
+        _sums(daily, DAY_KEYS),
+        _sums(daily.assign(month=month, series_id=codes[daily_mask]), MONTH_KEYS),
+    )
+
+
 @dataclass
 class ImportRollups:
     """One import's rollups, accumulated chunk by chunk (sums of sums), written at the end."""
@@ -53,16 +76,11 @@ class ImportRollups:
     days: list[pd.DataFrame] = field(default_factory=list)
     months: list[pd.DataFrame] = field(default_factory=list)
 
-    def add(self, chunk: pd.DataFrame, series_ids: np.ndarray) -> None:
-        daily_mask = (chunk["period_start"] == chunk["period_end"]).to_numpy()
-        daily = chunk.loc[daily_mask].assign(rows=1)
-        if daily.empty:
-            return
-        self.days.append(_sums(daily, DAY_KEYS))
-        month = daily["period_start"].to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
-        self.months.append(
-            _sums(daily.assign(month=month, series_id=series_ids[daily_mask]), MONTH_KEYS)
-        )
+    def add(self, sums: ChunkSums, ids: np.ndarray) -> None:
+        """Add a chunk's sums; ``ids`` are the series ids of its combination codes."""
+        self.days.append(sums.days)
+        months = sums.months
+        self.months.append(months.assign(series_id=ids[months["series_id"].to_numpy()]))
 
     def write(self, connection: Connection, import_id: int, source: str) -> None:
         if self.days:

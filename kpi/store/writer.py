@@ -46,11 +46,11 @@ class SeriesIds:
         self._loaded: set[str] = set()
 
     def of(self, combinations: Combinations) -> np.ndarray:
-        """The series id of every row of a chunk, from the chunk's :func:`combinations`."""
-        codes, keys = combinations.codes, combinations.keys
+        """The series id of each of a chunk's :func:`combinations` (index them with its codes for
+        the id of every row)."""
+        keys = combinations.keys
         self._ensure([key for key in keys if key not in self._ids])
-        lookup = np.fromiter((self._ids[key] for key in keys), dtype=np.int64, count=len(keys))
-        return np.asarray(lookup[codes], dtype=np.int64)
+        return np.fromiter((self._ids[key] for key in keys), dtype=np.int64, count=len(keys))
 
     def _ensure(self, missing: Sequence[SeriesKey]) -> None:
         if not missing:
