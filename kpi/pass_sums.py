@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from sqlalchemy import Engine
 
 from kpi import evaluate
@@ -102,12 +103,21 @@ class PassSums:
         return self._changes[key]
 
     def _grouped(self, scope: Scope, period: Period, dimensions: Sequence[Dimension]) -> PeriodSums:
+        """A period's sums per ``dimensions``. In a pass over several scopes, a scope filtering
+        only on those dimensions (a platform, a campaign) keeps the groups of the whole store's
+        sums that it selects: every such scope then shares one read per period (on 1M rows, 12
+        reads instead of 80 for the benchmark's misses)."""
         key = ((scope, period.start, period.end), tuple(dimensions))
         if key not in self._grouped_sums:
-            with self.engine.connect() as connection:
-                self._grouped_sums[key] = period_sums(
-                    connection, self.measures, period, scope, dimensions
-                )
+            filtered = {dimension for dimension, _ in scope.filters}
+            if len(self._spans) > 1 and filtered and filtered <= set(dimensions):
+                whole = self._grouped(Scope(), period, dimensions)
+                self._grouped_sums[key] = _within(whole, scope)
+            else:
+                with self.engine.connect() as connection:
+                    self._grouped_sums[key] = period_sums(
+                        connection, self.measures, period, scope, dimensions
+                    )
         return self._grouped_sums[key]
 
     def _dated_sums(self, span: _Span) -> DatedSums:
@@ -124,3 +134,13 @@ class PassSums:
                 found = evaluate.cells(connection, kpi, [window], scope)
             self._cells[key] = found[0] if found else None
         return self._cells[key]
+
+
+def _within(sums: PeriodSums, scope: Scope) -> PeriodSums:
+    """The rows of ``sums`` inside ``scope``, whose filters are on dimensions ``sums`` is
+    grouped by: the sums the scope's own read would give, group by group."""
+    inside = np.ones(len(sums.currency), dtype=bool)
+    for dimension, values in scope.filters:
+        inside &= np.isin(sums.keys[dimension.value], list(values))
+    keys = {name: column[inside] for name, column in sums.keys.items()}
+    return PeriodSums(sums.measures, keys, sums.currency[inside], sums.sums[inside])

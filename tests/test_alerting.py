@@ -379,7 +379,8 @@ def _campaign(name: str) -> tuple[tuple[Dimension, tuple[str, ...]], ...]:
 
 
 #: Targets sharing scopes and periods: several KPIs of last week (a rolling week on the same
-#: days), yesterday, October (no data), a campaign too small to judge and one without data.
+#: days), yesterday, October (no data), a campaign too small to judge and one without data, and
+#: misses within a platform and a campaign (their drivers: groups of the whole store's sums).
 TOGETHER = (
     weekly("ctr", ">=", 0.012, id=1),
     weekly("cpc", "<=", 0.25, id=2),
@@ -393,6 +394,7 @@ TOGETHER = (
     weekly("reach", ">=", 1.0, id=10, filters=_campaign("Fb A")),
     weekly("ctr", ">=", 0.012, id=11, filters=((Dimension.PLATFORM, ("tiktok",)),)),
     weekly("cpc", "<=", 0.25, id=12, filters=((Dimension.PLATFORM, ("tiktok",)),)),
+    weekly("ctr", ">=", 0.012, id=13, filters=_campaign("Tk A")),
 )
 
 
@@ -412,12 +414,12 @@ def test_targets_judged_together_match_each_judged_alone(engine: Engine, tmp_pat
         ]
     assert together == alone  # statuses, margins, values and drivers, exactly
     states = {e.target.id: e.status.state for e in together}
-    assert {states[1], states[2], states[6], states[11], states[12]} == {TargetState.MISSED}
+    assert {states[i] for i in (1, 2, 6, 11, 12, 13)} == {TargetState.MISSED}
     assert {states[3], states[4], states[5]} == {TargetState.MET}
     assert {states[7], states[9], states[10]} == {TargetState.NO_DATA}
     assert states[8] is TargetState.LOW_VOLUME
     # Yesterday was like the day before: a miss, but nothing moved.
-    assert [e.target.id for e in together if e.drivers] == [1, 2, 11, 12]
+    assert [e.target.id for e in together if e.drivers] == [1, 2, 11, 12, 13]
     assert ("campaign", "Tk A") in [(m.dimension, m.label) for m in together[0].drivers]
     # The same verdicts as the KPI computed on its own for each target (ask()'s evaluation).
     for evaluation in together:
