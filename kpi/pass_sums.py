@@ -5,13 +5,15 @@ targets of the schedule benchmark judge 58. Read once per target, the same sums 
 and again (about 6 statements per target). A :class:`PassSums` reads each of them once:
 
 * sums and ratios: the sums of every measure the pass's KPIs need, per first day, last day and
-  currency of the rows, once per scope and window (:func:`kpi.movers.dated_sums`). Each KPI over
-  the window follows from them with the rules of ``ask()`` (:func:`kpi.movers.window_cells`);
+  currency of the rows (:func:`kpi.movers.dated_sums`), once per scope over the span of the
+  windows its targets judge. Each KPI over a window follows from them with the rules of ``ask()``
+  (:func:`kpi.movers.window_cells`), as in a replay;
 * reach and follower growth, which cannot be summed over days: the cell of each (KPI, scope,
   window), from :func:`kpi.evaluate.cells`;
-* what drove a miss: the sums per platform and campaign of a period
-  (:func:`kpi.movers.period_sums`), read once for every target of that scope missing in it or in
-  the period after, and aligned with the period before once for every KPI split over them.
+* what drove a miss: the sums per platform and campaign of a period and of the period before
+  (:func:`kpi.movers.period_sums`), read once for every target missing in it, and aligned once
+  for every KPI split over them. Scopes that only pick platforms or campaigns take their groups
+  from the whole store's sums of the period.
 
 Its frames are the store as it was when read, so it lives for one pass only: a pass is short, and
 a later one must see what was imported since. It holds no connection; each read opens one.
