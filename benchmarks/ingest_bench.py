@@ -509,6 +509,8 @@ def _targets() -> list[tuple[object, str, str]]:
         (ingest_module, "_delete_earlier", "delete earlier rows"),
         (ingest_module, "_sha256", "sha256"),
         (ingest_module, "sniff", "sniff (utf-8 scan)"),
+        (ingest_module, "refresh_statistics", "ANALYZE after commit (PG)"),
+        (ingest_module, "_replace_rest", "delete what no chunk reached, forget rollups"),
         (Transaction, "commit", "commit"),
         (Future, "result", "waiting for the reader thread"),
     ]
@@ -520,6 +522,7 @@ def _targets() -> list[tuple[object, str, str]]:
             (found, "add", "rollups: series ids of the monthly sums"),
             (found, "write", "rollups: write"),
             (rollups, "forget_replaced", "rollups: forget replaced"),
+            (rollups, "refresh_years", "rollups: refresh years"),
         ]
     return targets
 

@@ -280,7 +280,15 @@ def _series_of(source: str, pairs: Sequence[tuple[str, str]]) -> Select[tuple[in
 
 
 def _refresh_years(connection: Connection, source: str, tally: _Tally) -> None:
+    """Rebuild the years the file touched from the monthly rollup it has just written.
+
+    On PostgreSQL the statistics still describe the tables before this import: a first import
+    of a million rows into an empty store had its rebuild planned as a nested loop over every
+    series (10.6 s). ANALYZE of the two small tables it reads costs a few milliseconds.
+    """
     if tally.spans:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("ANALYZE series, rollup_month")
         rollups.refresh_years(
             connection,
             series_ids=_series_of(source, list(tally.spans)),
