@@ -38,6 +38,9 @@ TITLE_INCHES = 0.5
 MAX_TICKS = 6
 #: Value labels per panel, at most about this many intervals.
 VALUE_BINS = 4
+#: zlib's fastest level: encoding at the default (6) was about a quarter of a chart's time, and
+#: level 1 saves about a quarter of that (5 ms) for a file about 15 % larger (90 kB for 5 KPIs).
+PNG_COMPRESSION = 1
 LINE_COLOR = "#1f6feb"
 TARGET_COLOR = "#d1242f"
 
@@ -125,7 +128,7 @@ class _Board:
             else:
                 panel.axes.set_visible(False)
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
+        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": PNG_COMPRESSION})
         return buffer.getvalue()
 
 
