@@ -156,21 +156,14 @@ def _row_keys(chunk: pd.DataFrame, series: np.ndarray) -> np.ndarray:
     overflows; hashing one integer column is much cheaper than comparing three.
     """
     mixed = np.zeros(len(chunk), dtype=np.int64)
-    for part in (
-        series,
-        chunk["period_start"].to_numpy(),
-        chunk["period_end"].to_numpy(),
-    ):
+    for part in (series, chunk["period_start"].to_numpy(), chunk["period_end"].to_numpy()):
         codes, uniques = pd.factorize(part)
         mixed = mixed * (len(uniques) + 1) + codes
     return mixed
 
 
 def _name_duplicate_items(
-    chunk: pd.DataFrame,
-    keys: np.ndarray,
-    findings: checks.Findings,
-    line_of: Callable[[int], int],
+    chunk: pd.DataFrame, keys: np.ndarray, findings: checks.Findings, line_of: Callable[[int], int]
 ) -> bool:
     """Rows with identical dimensions and dates and no item of their own: keep each as its own.
 
@@ -242,6 +235,7 @@ def _delete_earlier(
                 *kind,
                 facts.c.period_start >= start.date(),
                 facts.c.period_start <= end.date(),
+                facts.c.period_end >= start.date(),
                 facts.c.period_end <= end.date(),
                 facts.c.import_id != import_id,
                 facts.c.series_id.in_(_series_of(source, pairs)),

@@ -1,4 +1,4 @@
-"""Bulk writes of fact rows: SQLite ``executemany`` and PostgreSQL ``COPY``.
+"""Bulk writes of fact and rollup rows: SQLite ``executemany`` and PostgreSQL ``COPY``.
 
 Both run on the caller's connection, inside the import's transaction, so an error anywhere in the
 file rolls every chunk back. Series (dimension combinations) are created on first sight and cached
@@ -24,14 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from kpi.importers.dates import iso_strings
 from kpi.store.schema import series
 
-DIMENSIONS: tuple[str, ...] = (
-    "platform",
-    "account",
-    "campaign",
-    "creator",
-    "item",
-    "currency",
-)
+DIMENSIONS: tuple[str, ...] = ("platform", "account", "campaign", "creator", "item", "currency")
 
 SeriesKey = tuple[str, str, str, str, str, str]
 
