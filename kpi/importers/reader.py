@@ -76,8 +76,13 @@ def _per_distinct(function: Callable[[str], T], column: pd.Series, blank: T) -> 
     A million rows hold a few thousand distinct labels, so this is far cheaper than per row.
     """
     codes, distinct = pd.factorize(column)
-    results = np.array([*(function(str(value)) for value in distinct), blank], dtype=object)
-    return pd.Series(results[codes], index=column.index)
+    results = [*(function(str(value)) for value in distinct), blank]
+    picks = np.where(codes < 0, len(distinct), codes)
+    if all(isinstance(result, str) for result in results):
+        # gathered by Arrow into pandas' string storage: no Python object per row to convert
+        strings = pd.array(pa.array(results).take(pa.array(picks)), dtype="str")
+        return pd.Series(strings, index=column.index)
+    return pd.Series(np.array(results, dtype=object)[picks], index=column.index)
 
 
 def _text(column: pd.Series) -> pd.Series:
