@@ -111,10 +111,14 @@ def window_sums(
     for whole years and months otherwise; period totals and the remaining days come from the
     facts. ``rows`` counts the stored rows summed (fact rows, or rollup rows), so it is positive
     exactly when a group has data; it is not a count of days.
+
+    A group by period always gets rows of their true dates, never a month or year row: a caller
+    sharing rows out to weeks would drop a row spanning a whole month without a word.
     """
     additive = all(m in ADDITIVE for m in measures)
     narrow = any(d.value not in ROLLUP_DIMENSIONS for d, _ in scope.filters)
-    months = _whole_months(start, end)
+    dated = any(name in PERIOD_COLUMNS for name in group)
+    months = None if dated else _whole_months(start, end)
     if additive and _uses_rollup(scope, group):
         parts = [
             _frame(connection, _rollup_sums(start, end, measures, scope, group)),
@@ -211,9 +215,8 @@ def _calendar_frames(
     group: Sequence[str],
 ) -> list[pd.DataFrame]:
     """Sums of the whole months [first, last]: whole years from the yearly rollup, the months
-    around them from the monthly one. Per-period groups need the months themselves."""
-    dated = any(name in PERIOD_COLUMNS for name in group)
-    years = None if dated else _whole_years(first, last)
+    around them from the monthly one."""
+    years = _whole_years(first, last)
     if years is None:
         return [_rollup_frame(connection, rollup_month, first, last, measures, scope, group)]
     low, high = dt.date(years[0], 1, 1), dt.date(years[1], 1, 1)
@@ -247,30 +250,23 @@ def _rollup_frame(
     read 12 x 13,700 month rows before the yearly rollup).
     """
     period = table.c.month if table is rollup_month else table.c.year
-    dated = "period_start" in group
-    keys = [table.c.series_id, *([period.label("period_start")] * dated)]
     sums = [func.sum(table.c[m.value]).label(m.value) for m in measures]
     in_scope = [table.c.series_id.in_(select(series.c.id).where(*scope.clauses()))]
     per_series = (
-        select(*keys, *sums, func.count().label("rows"))
+        select(table.c.series_id, *sums, func.count().label("rows"))
         .where(period >= first, period <= last, *(in_scope if scope.filters else []))
-        .group_by(*keys)
+        .group_by(table.c.series_id)
         .subquery()
     )
     values = [*(m.value for m in measures), "rows"]
-    labels = [name for name in group if name not in PERIOD_COLUMNS]
     statement = select(
-        *(series.c[name] for name in labels),
-        *(per_series.c[name] for name in ["period_start"] * dated),
-        *(per_series.c[name] for name in values),
+        *(series.c[name] for name in group), *(per_series.c[name] for name in values)
     )
-    if labels:
+    if group:
         statement = statement.join_from(per_series, series, series.c.id == per_series.c.series_id)
     frame = _frame(connection, statement)
     if frame.empty:
         return pd.DataFrame(columns=[*group, *values])
-    if "period_end" in group:
-        frame["period_end"] = frame["period_start"].map(rollups.month_end)
     if not group:
         return frame[values].sum(min_count=1).to_frame().T
     if not frame.duplicated(list(group)).any():  # one series per label, as campaigns mostly are

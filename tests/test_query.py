@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, update
 
+from kpi.aggregate import Scope, window_sums
 from kpi.answer import TargetState, Verdict
 from kpi.catalog import BUILTIN
 from kpi.dimensions import Dimension
+from kpi.measures import Measure
 from kpi.periods import Grain, Period, previous, resolve
 from kpi.query import ask
 from kpi.request import Breakdown, Request
@@ -299,6 +301,32 @@ def test_campaign_breakdown_over_whole_years_months_and_edges(
         engine, Request(BUILTIN["clicks"], year, breakdown=Breakdown.CAMPAIGN), today=TODAY
     )
     assert {row.label: row.value for row in answer.breakdown} == {"A": 1465, "B": 1730}
+
+
+def test_sums_by_campaign_and_day_keep_each_days_row_over_whole_months(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Grouped by period, the sums come back as the rows' own dates even when the window holds
+    whole months: a caller sharing them out to weeks must not meet a month-long row."""
+    frame = pd.concat(
+        [
+            daily("meta", "2026-01-01", 90, clicks=1).assign(campaign="A"),
+            daily("tiktok", "2026-01-01", 90, clicks=2).assign(campaign="B"),
+        ]
+    )
+    load(engine, frame, tmp_path)
+    with engine.connect() as connection:
+        sums = window_sums(
+            connection,
+            dt.date(2026, 1, 1),
+            dt.date(2026, 3, 31),
+            [Measure.CLICKS],
+            Scope(),
+            ["period_start", "period_end", "campaign"],
+        )
+    assert len(sums) == 180
+    assert (sums["period_start"] == sums["period_end"]).all()
+    assert sums.groupby("campaign")["clicks"].sum().to_dict() == {"A": 90, "B": 180}
 
 
 def _campaigns(**clicks: float) -> pd.DataFrame:
