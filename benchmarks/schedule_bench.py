@@ -3,31 +3,31 @@
 The requirement: the digests of 200 channel subscriptions over 1,000,000 rows, charts included,
 in at most 10 s with Slack's pacing excluded; and judging 500 targets in at most 5 s.
 
-What runs is the bot's own code: ``Jobs.digest_pass(today)`` (each subscription's digest built
-with one shared ``DigestCache``, rendered, charted with matplotlib, claimed in the delivery
-ledger and posted) and ``Jobs.alerts_pass(now)`` (every target with a channel judged for its
-newest closed period, then posted per the alert policy), built as ``kpibot digest run`` builds
-them: ``build_services(settings)`` and ``Jobs.posting_with(services, web_client(settings))``.
+What runs is the bot's own code: ``Jobs.digest_pass(today)`` (each subscription's digest built with
+one shared ``DigestCache``, rendered, charted with matplotlib in the chart worker process, claimed
+in the delivery ledger and posted) and ``Jobs.alerts_pass(now)`` (every target with a channel judged
+for its newest closed period, then posted per the alert policy), built as ``kpibot digest run``
+builds them: ``build_services(settings)`` and ``Jobs.posting_with(services, web_client(settings))``.
 Pacing is excluded by giving the services a ``Pacer(interval=0)`` before the ledger is made, so
-``Pacer.wait`` never sleeps. Everything else is included: the ledger's SQL, the chart PNGs and
-the Slack Web API calls, which go over loopback HTTP to the local stand-in (``bot.standin``).
+``Pacer.wait`` never sleeps. Everything else is included: the ledger's SQL, the chart PNGs and the
+Slack Web API calls, which go over loopback HTTP to the local stand-in (``bot.standin``).
 
 The store is ``benchmarks.slack_bench``'s: the demo data set (``kpi.demo.generate``, two years
 ending yesterday) repeated over 47 accounts up to exactly 1,000,000 rows, imported with
-``kpi.ingest.ingest_file`` into SQLite and cached in ``benchmarks/data/`` (see that module).
-Each repeat works on a fresh copy of it (a fresh ledger: no deliveries, no alert states), in a
-fresh interpreter, so every pass is the first of its process, as a ``kpibot digest run`` from
-cron is. ``--postgres URL`` measures a PostgreSQL database too: it is filled with the same rows
-when empty, and its subscriptions, targets, deliveries and alert states are deleted before each
-repeat.
+``kpi.ingest.ingest_file`` into SQLite and cached in ``benchmarks/data/`` (see that module). Each
+repeat works on a fresh copy of it (a fresh ledger: no deliveries, no alert states), in a fresh
+interpreter, so every pass is the first of its process, as a ``kpibot digest run`` from cron is.
+``--postgres URL`` measures a PostgreSQL database too: it is filled with the same rows when empty,
+and its subscriptions, targets, deliveries and alert states are deleted before each repeat.
 
-The stand-in runs in this (parent) process with the 200 channels registered, and the children
-run from a snapshot of a commit (``--code``, default HEAD), as in the other benchmarks: others
-edit ``bot/`` and ``kpi/`` while this runs. Each repeat reports the pass times, each digest's
-and each target's time inside its pass (``Jobs.digest`` calls; ``evaluate_for_alert`` through
-``Jobs._act``), exclusive time per phase (build, render, chart, SQL, ledger, Slack calls) and
-``evaluate.cells`` per KPI; the reference is ``ask()`` of one question and a ``COUNT(*)``, timed
-in the same process before and after the passes. ``--profile`` adds one cProfiled repeat.
+The stand-in runs in this (parent) process with the 200 channels registered, and the children run
+from a snapshot of a commit (``--code``, default HEAD), as in the other benchmarks: others edit
+``bot/`` and ``kpi/`` while this runs. Each repeat reports the pass times, each digest's and each
+target's time inside its pass (a digest's ``Jobs.prepare`` and ``Jobs.send`` calls;
+``evaluate_for_alert`` through ``Jobs._act``), exclusive time per phase (build, render, chart, SQL,
+ledger, Slack calls) and ``evaluate.cells`` per KPI; the reference is ``ask()`` of one question and
+a ``COUNT(*)``, timed in the same process before and after the passes. ``--profile`` adds one
+cProfiled repeat.
 Run it with::
 
     .venv/bin/python -m benchmarks.schedule_bench --repeat 3 --profile --json schedule.json
@@ -325,7 +325,9 @@ def _wrapped() -> list[tuple[object, str, str | Callable[[tuple[Any, ...], dict[
     from bot.rendering import Renderer  # noqa: PLC0415
 
     return [
-        (bot.jobs.Jobs, "digest", "digest: rest of Jobs.digest"),
+        (bot.jobs.Jobs, "prepare", "digest: rest of Jobs.prepare"),
+        (bot.jobs.Jobs, "send", "digest: rest of Jobs.send (waiting for its chart included)"),
+        (bot.charts.ChartDrawer, "submit", "chart: ChartDrawer.submit (to the worker)"),
         (bot.jobs.Jobs, "_act", "alert: rest of Jobs._act (policy)"),
         (kpi.subscriptions, "load", "subscriptions.load / get"),
         (kpi.subscriptions, "get", "subscriptions.load / get"),
@@ -400,9 +402,18 @@ class ByKpi:
         return found
 
 
+def _per_channel(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One item per channel, its calls' times added up."""
+    merged: dict[str, dict[str, Any]] = {}
+    for item in items:
+        found = merged.setdefault(item["channel"], {**item, "ms": 0.0})
+        found["ms"] += item["ms"]
+    return list(merged.values())
+
+
 class PerItem:
-    """Wall time of each digest (one ``Jobs.digest`` call) or target (``evaluate_for_alert``
-    through ``Jobs._act``) inside a pass, with what it was."""
+    """Wall time of each digest (its ``Jobs.prepare`` and ``Jobs.send``) or target
+    (``evaluate_for_alert`` through ``Jobs._act``) inside a pass, with what it was."""
 
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
@@ -624,22 +635,23 @@ def run_passes(spec: dict[str, Any]) -> dict[str, Any]:
     from bot.jobs import Jobs  # noqa: PLC0415
 
     digests = PerItem()
-    subscriptions_by_id = {}
-    from kpi import subscriptions  # noqa: PLC0415
-
-    for subscription in subscriptions.load(engine):
-        subscriptions_by_id[subscription.id] = subscription
     default = jobs.services.settings.digest_kpis
 
-    def describe(_jobs: Any, subscription_id: int, *_args: Any) -> dict[str, Any]:
-        subscription = subscriptions_by_id[subscription_id]
+    def described(subscription: Any) -> dict[str, Any]:
         return {
             "channel": subscription.channel,
             "kpis": len(subscription.kpis or default),
             "scope": _scope_name(subscription.filters),
         }
 
-    Jobs.digest = digests.around(Jobs.digest, describe)  # type: ignore[method-assign]
+    # A digest's time is its Jobs.prepare plus its Jobs.send (merged per channel below): the
+    # pass sends each digest once its chart is drawn, after preparing the next ones.
+    Jobs.prepare = digests.around(  # type: ignore[method-assign]
+        Jobs.prepare, lambda _jobs, subscription, *_args: described(subscription)
+    )
+    Jobs.send = digests.around(  # type: ignore[method-assign]
+        Jobs.send, lambda _jobs, prepared, *_args: described(prepared.subscription)
+    )
     alerts = PerItem()
     judge = "evaluate_for_alert"
     setattr(bot.jobs, judge, alerts.starts(getattr(bot.jobs, judge)))
@@ -656,7 +668,7 @@ def run_passes(spec: dict[str, Any]) -> dict[str, Any]:
     digest_seconds = time.perf_counter() - began
     digest_phases = phases.take()
     digest_cells = by_kpi.take()
-    digest_items, digests.items = digests.items, []  # not the re-run's calls below
+    digest_items, digests.items = _per_channel(digests.items), []  # not the re-run's below
     began = time.perf_counter()
     again = jobs.digest_pass(today)
     rerun_seconds = time.perf_counter() - began

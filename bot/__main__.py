@@ -2,4 +2,5 @@
 
 from bot.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned worker (the chart drawer) imports it
+    main()

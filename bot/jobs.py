@@ -11,12 +11,13 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot import charts
 from bot.delivery import Claim, Delivery, Kind, Ledger
 from bot.rendering import Message
 from bot.services import Services
@@ -38,6 +39,16 @@ logger = logging.getLogger("kpibot.jobs")
 def period_key(period: Period) -> str:
     """The ledger's period: exact dates, so a period is the same key for every process."""
     return f"{period.start.isoformat()}..{period.end.isoformat()}"
+
+
+@dataclass(frozen=True)
+class PreparedDigest:
+    """A digest built and rendered, waiting for its chart before it is claimed and posted."""
+
+    subscription: Subscription
+    digest: Digest
+    message: Message
+    chart: Future[bytes]
 
 
 @dataclass(frozen=True)
@@ -99,15 +110,13 @@ class Jobs:
         key = period_key(self.digest_period(subscription, today))
         return self.ledger.find(Kind.DIGEST, subscription.id, subscription.channel, key) is not None
 
-    def build(
-        self,
-        subscription: Subscription,
-        today: dt.date,
-        goals: Sequence[Target] | None = None,
-    ) -> tuple[Digest, Message, bytes]:
-        """The digest's content, its message and its chart, for posting or previewing, against
+    def prepare(
+        self, subscription: Subscription, today: dt.date, goals: Sequence[Target] | None = None
+    ) -> PreparedDigest:
+        """The digest's content and message, its chart under way in the chart worker, against
         ``goals`` (the stored targets, read here unless a pass read them once for all)."""
         settings = self.services.settings
+        cache = self._shared_cache(today)
         digest = build_digest(
             self.services.engine,
             self._kpis(subscription),
@@ -117,67 +126,107 @@ class Jobs:
             week_start=settings.week_start,
             filters=subscription.filters,
             targets=targets.load(self.services.engine) if goals is None else goals,
-            cache=self._shared_cache(today),
+            cache=cache,
         )
         message = self.services.renderer.digest(digest, subscription)
-        title = f"{subscription.schedule.describe()} digest"
-        # Channels with the same KPIs and scope get the same chart: draw it once per burst.
-        chart = self._shared_cache(today).remember(
-            ("chart", title, digest.series), lambda: charts.render(digest.series, title)
+        title = f"KPIs by {subscription.schedule.grain.value}, to {digest.period.label}"
+        # Channels with the same KPIs and scope get the same chart: drawn once per burst.
+        chart = cache.remember(
+            ("chart", title, digest.series),
+            lambda: self.services.charts.submit(digest.series, title),
         )
-        return digest, message, chart
+        return PreparedDigest(subscription, digest, message, chart)
+
+    def build(self, subscription: Subscription, today: dt.date) -> tuple[Digest, Message, bytes]:
+        """The digest, its message and its chart, for a preview."""
+        prepared = self.prepare(subscription, today)
+        return prepared.digest, prepared.message, prepared.chart.result()
+
+    def send(self, prepared: PreparedDigest) -> Delivery | None:
+        """Claim and post a prepared digest, then its chart in the digest's thread; nothing if
+        another pass or process claimed it first. A chart that could not be drawn is logged
+        and left out: the digest goes out without it rather than not at all."""
+        subscription = prepared.subscription
+        assert subscription.id is not None
+        key = period_key(prepared.digest.period)
+        claimed = self.ledger.claim(
+            Claim(
+                Kind.DIGEST,
+                subscription.id,
+                subscription.channel,
+                key,
+                prepared.message.payload(),
+            )
+        )
+        if claimed is None:
+            return None
+        try:
+            chart: bytes | None = prepared.chart.result()
+        except Exception:
+            logger.exception("the chart of the digest to %s was not drawn", subscription.channel)
+            chart = None
+        chart_claim = None
+        if chart is not None:
+            chart_claim = self.ledger.claim(
+                Claim(
+                    Kind.CHART,
+                    subscription.id,
+                    subscription.channel,
+                    key,
+                    {
+                        "filename": f"digest-{prepared.digest.period.start}.png",
+                        "title": "KPIs vs targets",
+                    },
+                    attachment=chart,
+                    parent_id=claimed.id,
+                )
+            )
+        posted = self.ledger.deliver(claimed)
+        if chart_claim is not None:
+            self.ledger.deliver(chart_claim)
+        logger.info(
+            "digest %s to %s for %s: %s", subscription.id, subscription.channel, key, posted.status
+        )
+        return posted
 
     def digest(
         self, subscription_id: int, today: dt.date, goals: Sequence[Target] | None = None
     ) -> Delivery | None:
         """Send one subscription's digest for the period closed on ``today``, once (``goals``:
-        see :meth:`build`)."""
+        see :meth:`prepare`)."""
         subscription = subscriptions.get(self.services.engine, subscription_id)
-        if subscription is None:
+        if subscription is None or self.digest_sent(subscription, today):
             return None
-        if self.digest_sent(subscription, today):
-            return None
-        digest, message, chart = self.build(subscription, today, goals)
-        key = period_key(digest.period)
-        claimed = self.ledger.claim(
-            Claim(Kind.DIGEST, subscription_id, subscription.channel, key, message.payload())
-        )
-        if claimed is None:
-            return None
-        chart_claim = self.ledger.claim(
-            Claim(
-                Kind.CHART,
-                subscription_id,
-                subscription.channel,
-                key,
-                {"filename": f"digest-{digest.period.start}.png", "title": "KPIs vs targets"},
-                attachment=chart,
-                parent_id=claimed.id,
-            )
-        )
-        posted = self.ledger.deliver(claimed)
-        if chart_claim is not None:
-            self.ledger.deliver(chart_claim)
-        logger.info(
-            "digest %s to %s for %s: %s", subscription_id, subscription.channel, key, posted.status
-        )
-        return posted
+        return self.send(self.prepare(subscription, today, goals))
 
     def digest_pass(self, today: dt.date) -> list[Delivery]:
         """Each subscription's digest for the period closed on ``today`` (``kpibot digest run``).
 
-        The targets are read once for the whole pass, not once per digest."""
+        The targets are read once for the whole pass. Digests are prepared in order and each is
+        sent once its chart is drawn, so the chart worker draws while the next digests are
+        built and the earlier ones posted.
+        """
         goals = targets.load(self.services.engine)
-        sent = []
+        sent: list[Delivery] = []
+        waiting: deque[PreparedDigest] = deque()
+
+        def send_first() -> None:
+            delivery = self.send(waiting.popleft())
+            if delivery is not None:
+                sent.append(delivery)
+
         for subscription in subscriptions.load(self.services.engine):
-            assert subscription.id is not None
+            if self.digest_sent(subscription, today):
+                continue
             try:
-                delivery = self.digest(subscription.id, today, goals)
+                waiting.append(self.prepare(subscription, today, goals))
             except KpiError as error:
                 logger.error("digest to %s cannot be built: %s", subscription.channel, error)
                 continue
-            if delivery is not None:
-                sent.append(delivery)
+            while waiting and waiting[0].chart.done():
+                send_first()
+        while waiting:
+            send_first()
         return sent
 
     # -- alerts ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine, text
 
 from bot import heartbeats, slack_clients
+from bot.charts import ChartDrawer
 from bot.delivery import Pacer
 from bot.rendering import Renderer
 from bot.settings import Settings
@@ -41,6 +42,8 @@ class Services:
     pacer: Pacer = field(default_factory=Pacer)
     #: Answers until the next import: popular questions cost two small queries, not a scan.
     answers: AnswerCache = field(default_factory=AnswerCache)
+    #: Digest charts are drawn in a worker process, beside the queries and posts.
+    charts: ChartDrawer = field(default_factory=ChartDrawer)
 
     def scheduler_state(self) -> str:
         """What /healthz says of the scheduler, wherever it runs (see bot.heartbeats)."""

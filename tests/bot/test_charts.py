@@ -8,8 +8,10 @@ import io
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
+import psutil
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -124,3 +126,30 @@ def test_threads_draw_at_once_on_figures_of_their_own() -> None:
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(draw, [FOUR, THREE, FOUR, THREE]))
+
+
+def test_the_worker_draws_the_same_png_as_this_process() -> None:
+    drawer = charts.ChartDrawer()
+    try:
+        assert drawer.submit(FOUR, TITLE).result(timeout=60) == first_chart(FOUR)
+    finally:
+        drawer.close()
+
+
+def test_a_dead_worker_is_replaced_at_the_next_chart() -> None:
+    drawer = charts.ChartDrawer()
+    try:
+        drawer.submit(THREE, TITLE).result(timeout=60)
+        for child in psutil.Process().children():
+            if "resource_tracker" not in " ".join(child.cmdline()):  # the worker, not its tracker
+                child.kill()
+        drawn = None
+        for _attempt in range(3):  # the pool may notice the death only on this chart's result
+            try:
+                drawn = drawer.submit(THREE, TITLE).result(timeout=60)
+                break
+            except BrokenProcessPool:
+                continue
+        assert drawn == first_chart(THREE)
+    finally:
+        drawer.close()

@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from unittest.mock import create_autospec
 
 import pandas as pd
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from bot.charts import ChartDrawer
 from bot.delivery import Status
 from bot.jobs import Jobs
 from bot.services import Services, build_services
@@ -100,6 +104,50 @@ def test_a_digest_is_posted_once_with_its_chart_in_the_thread(
     assert jobs.digest(subscription_id, TODAY) is None
     assert jobs.digest_pass(TODAY) == []
     assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_chart_that_cannot_be_drawn_leaves_the_digest_to_go_out_without_it(
+    jobs: Jobs, slack: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    failed: Future[bytes] = Future()
+    failed.set_exception(BrokenProcessPool("the chart worker died"))
+    drawer = create_autospec(ChartDrawer, instance=True)
+    drawer.submit.return_value = failed
+    jobs.services.charts = drawer
+    subscriptions.save(
+        jobs.services.engine,
+        Subscription("C0MARKETING", Schedule(Cadence.WEEKLY, 9, 0, weekday=0), ("ctr",)),
+        now=TUESDAY,
+    )
+    (sent,) = jobs.digest_pass(TODAY)
+    assert sent.status is Status.POSTED
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert slack.calls_to("files.completeUploadExternal") == []
+    assert "the chart of the digest to C0MARKETING was not drawn" in caplog.text
+    assert jobs.digest_pass(TODAY) == []  # the digest is not sent again for its chart
+
+
+def test_a_pass_shares_one_drawing_between_channels_with_the_same_chart(
+    jobs: Jobs, slack: SlackStandIn
+) -> None:
+    for channel in ("C0GENERAL", "C0MARKETING"):
+        subscriptions.save(
+            jobs.services.engine,
+            Subscription(channel, Schedule(Cadence.WEEKLY, 9, 0, weekday=0), ("ctr", "spend")),
+            now=TUESDAY,
+        )
+    drawn: list[str] = []
+    submit = jobs.services.charts.submit
+
+    def counted(panels: Any, title: str) -> Future[bytes]:
+        drawn.append(title)
+        return submit(panels, title)
+
+    jobs.services.charts.submit = counted  # type: ignore[method-assign]
+    assert len(jobs.digest_pass(TODAY)) == 2
+    assert drawn == [f"KPIs by week, to {last_closed(Grain.WEEK, TODAY).label}"]
+    uploads = slack.calls_to("upload")
+    assert len(uploads) == 2 and uploads[0].body == uploads[1].body
 
 
 def test_default_kpis_and_a_removed_subscription(jobs: Jobs, slack: SlackStandIn) -> None:
