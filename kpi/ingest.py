@@ -495,28 +495,3 @@ def _coverage(tally: _Tally) -> tuple[Coverage, ...]:
             last = max(last, by_platform[platform][1])
         by_platform[platform] = (first, last)
     return tuple(Coverage(p, s, e) for p, (s, e) in sorted(by_platform.items()))
-
-
-def ingest(
-    engine: Engine,
-    paths: Sequence[Path],
-    options: ReadOptions,
-    *,
-    now: dt.datetime,
-    source: str | None = None,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-) -> list[FileReport]:
-    """Import several files, each atomically; stops at the first refused file."""
-    return [
-        ingest_file(
-            engine,
-            path,
-            options,
-            now=now,
-            source=source,
-            dry_run=dry_run,
-            progress=progress,
-        )
-        for path in paths
-    ]
