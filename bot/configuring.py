@@ -109,10 +109,7 @@ def run(command: Command, caller: Caller, services: Services, client: WebClient)
                     Schedule(Cadence.WEEKLY, 9, 0, weekday=services.settings.week_start),
                 )
             )
-            _digest, message, _chart = Jobs.posting_with(services, client).build(
-                previewed, services.today()
-            )
-            return message
+            return Jobs.posting_with(services, client).preview(previewed, services.today())
         case DigestNow(channel=channel):
             target_channel = channel or caller.channel_id
             existing = _subscription_in(services, target_channel)

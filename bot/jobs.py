@@ -110,13 +110,10 @@ class Jobs:
         key = period_key(self.digest_period(subscription, today))
         return self.ledger.find(Kind.DIGEST, subscription.id, subscription.channel, key) is not None
 
-    def prepare(
-        self, subscription: Subscription, today: dt.date, goals: Sequence[Target] | None = None
-    ) -> PreparedDigest:
-        """The digest's content and message, its chart under way in the chart worker, against
-        ``goals`` (the stored targets, read here unless a pass read them once for all)."""
+    def _compose(
+        self, subscription: Subscription, today: dt.date, goals: Sequence[Target] | None
+    ) -> tuple[Digest, Message]:
         settings = self.services.settings
-        cache = self._shared_cache(today)
         digest = build_digest(
             self.services.engine,
             self._kpis(subscription),
@@ -126,21 +123,27 @@ class Jobs:
             week_start=settings.week_start,
             filters=subscription.filters,
             targets=targets.load(self.services.engine) if goals is None else goals,
-            cache=cache,
+            cache=self._shared_cache(today),
         )
-        message = self.services.renderer.digest(digest, subscription)
+        return digest, self.services.renderer.digest(digest, subscription)
+
+    def preview(self, subscription: Subscription, today: dt.date) -> Message:
+        """The digest's message as it would be posted now; no chart is drawn for a preview."""
+        return self._compose(subscription, today, None)[1]
+
+    def prepare(
+        self, subscription: Subscription, today: dt.date, goals: Sequence[Target] | None = None
+    ) -> PreparedDigest:
+        """The digest's content and message, its chart under way in the chart worker, against
+        ``goals`` (the stored targets, read here unless a pass read them once for all)."""
+        digest, message = self._compose(subscription, today, goals)
         title = f"KPIs by {subscription.schedule.grain.value}, to {digest.period.label}"
         # Channels with the same KPIs and scope get the same chart: drawn once per burst.
-        chart = cache.remember(
+        chart = self._shared_cache(today).remember(
             ("chart", title, digest.series),
             lambda: self.services.charts.submit(digest.series, title),
         )
         return PreparedDigest(subscription, digest, message, chart)
-
-    def build(self, subscription: Subscription, today: dt.date) -> tuple[Digest, Message, bytes]:
-        """The digest, its message and its chart, for a preview."""
-        prepared = self.prepare(subscription, today)
-        return prepared.digest, prepared.message, prepared.chart.result()
 
     def send(self, prepared: PreparedDigest) -> Delivery | None:
         """Claim and post a prepared digest, then its chart in the digest's thread; nothing if

@@ -127,6 +127,18 @@ def test_a_chart_that_cannot_be_drawn_leaves_the_digest_to_go_out_without_it(
     assert jobs.digest_pass(TODAY) == []  # the digest is not sent again for its chart
 
 
+def test_a_preview_shows_the_message_and_draws_no_chart(jobs: Jobs, slack: SlackStandIn) -> None:
+    drawer = create_autospec(ChartDrawer, instance=True)
+    jobs.services.charts = drawer
+    weekly = Schedule(Cadence.WEEKLY, 9, 0, weekday=0)
+    subscription = Subscription("C0MARKETING", weekly, ("ctr", "roas"))
+    message = jobs.preview(subscription, TODAY)
+    shown = _blocks(message.payload())
+    assert "CTR" in shown and "ROAS" in shown
+    drawer.submit.assert_not_called()
+    assert slack.calls == []
+
+
 def test_a_pass_shares_one_drawing_between_channels_with_the_same_chart(
     jobs: Jobs, slack: SlackStandIn
 ) -> None:
