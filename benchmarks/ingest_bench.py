@@ -29,7 +29,6 @@ import json
 import math
 import os
 import platform
-import pstats
 import resource
 import shutil
 import signal
@@ -59,6 +58,8 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine.base import Connection, Transaction
 
 import kpi.ingest as ingest_module
+from benchmarks.common import DATA_DIR, ROOT, copy_benchmarks, instrument, profile_rows
+from benchmarks.common import revision as revision_of
 from kpi.importers import checks
 from kpi.importers import reader as reader_module
 from kpi.importers.reader import ReadOptions
@@ -66,9 +67,6 @@ from kpi.ingest import FileReport, ingest_file
 from kpi.store import writer
 from kpi.store.engine import open_store
 from tests.postgres import throwaway_cluster
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: Bump when the generated file changes, so a stale cached file is never reused.
 GENERATOR_VERSION = 1
@@ -536,14 +534,7 @@ def _instrument(phases: Phases) -> list[str]:
         generator,
         phases.wrap_generator("read_csv (C parser)", getattr(reader, generator)),
     )
-    missing = []
-    for owner, attribute, label in _targets():
-        original = getattr(owner, attribute, None)
-        if original is None:
-            missing.append(f"{getattr(owner, '__name__', owner)}.{attribute}")
-            continue
-        setattr(owner, attribute, phases.wrap(label, original))
-    return missing
+    return instrument(phases, _targets())
 
 
 def _child_phases(spec: dict[str, str]) -> dict[str, Any]:
@@ -580,31 +571,7 @@ def _child_profile(spec: dict[str, str]) -> dict[str, Any]:
     profiler.disable()
     seconds = time.perf_counter() - started
     engine.dispose()
-    stats = pstats.Stats(profiler)
-    rows: list[dict[str, Any]] = []
-    raw = cast(dict[tuple[str, int, str], tuple[int, int, float, float, Any]], stats.stats)  # type: ignore[attr-defined]
-    for (filename, line, function), (_cc, calls, own, cumulative, _callers) in raw.items():
-        rows.append(
-            {
-                "function": _short_name(filename, line, function),
-                "calls": calls,
-                "own": own,
-                "cumulative": cumulative,
-            }
-        )
-    rows.sort(key=lambda row: -float(row["cumulative"]))
-    return {"total": seconds, "functions": rows[:80]}
-
-
-def _short_name(filename: str, line: int, function: str) -> str:
-    if filename == "~":
-        return function
-    parts = Path(filename).parts
-    for anchor in ("kpi", "pandas", "sqlalchemy", "numpy", "benchmarks"):
-        if anchor in parts:
-            tail = "/".join(parts[len(parts) - parts[::-1].index(anchor) - 1 :])
-            return f"{tail}:{line}({function})"
-    return f"{Path(filename).name}:{line}({function})"
+    return {"total": seconds, "functions": profile_rows(profiler)[:80]}
 
 
 def _run_child(spec: dict[str, str]) -> dict[str, Any]:
@@ -920,28 +887,6 @@ def profile_table(profile: dict[str, Any], title: str, limit: int) -> Table:
     return table
 
 
-def _revision() -> str:
-    """The commit measured, and whether kpi/ differs from it (read-only git commands)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "kpi"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}{' + uncommitted kpi/ changes' if dirty else ''}"
-
-
 def machine() -> dict[str, str]:
     return {
         "nproc": str(os.cpu_count()),
@@ -968,7 +913,7 @@ def code_under_test(revision: str, scratch: Path) -> tuple[Path, str]:
     the files as they are.
     """
     if revision == "worktree":
-        return ROOT, f"working tree at {_revision()}"
+        return ROOT, f"working tree at {revision_of('kpi')}"
     commit = subprocess.run(
         ["git", "rev-parse", "--verify", f"{revision}^{{commit}}"],
         cwd=ROOT,
@@ -986,8 +931,7 @@ def code_under_test(revision: str, scratch: Path) -> tuple[Path, str]:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(target, filter="data")
     (target / "benchmarks").mkdir()
-    for name in ("__init__.py", "ingest_bench.py"):
-        shutil.copy2(ROOT / "benchmarks" / name, target / "benchmarks" / name)
+    copy_benchmarks(target)
     subject = subprocess.run(
         ["git", "log", "-1", "--format=%h %s", commit],
         cwd=ROOT,

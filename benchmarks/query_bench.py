@@ -31,8 +31,6 @@ import hashlib
 import json
 import math
 import os
-import pstats
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -52,6 +50,8 @@ from rich.table import Table
 from sqlalchemy import Engine, event, func, make_url, select
 from sqlalchemy.engine import Connection, CursorResult
 
+from benchmarks import common
+from benchmarks.common import DATA_DIR, ROOT
 from benchmarks.ingest_bench import MARKETS, OBJECTIVES, PLATFORMS, Phases, machine
 from kpi import aggregate, evaluate, query
 from kpi.answer import Answer
@@ -65,9 +65,6 @@ from kpi.store.engine import make_engine, open_store
 from kpi.store.migrate import current_revision, upgrade
 from kpi.store.schema import facts, imports
 from tests.postgres import throwaway_cluster
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: Bump when the generated rows change, so a stale cached CSV or store is never reused.
 GENERATOR_VERSION = 1
@@ -848,14 +845,7 @@ def _targets() -> list[tuple[object, str, str]]:
 
 
 def _instrument(phases: Phases) -> list[str]:
-    missing = []
-    for owner, attribute, label in _targets():
-        original = getattr(owner, attribute, None)
-        if original is None:
-            missing.append(f"{getattr(owner, '__name__', owner)}.{attribute}")
-            continue
-        setattr(owner, attribute, phases.wrap(label, original))
-    return missing
+    return common.instrument(phases, _targets())
 
 
 @dataclass
@@ -967,18 +957,7 @@ def _child_profile(spec: dict[str, Any]) -> dict[str, Any]:
         query.ask(engine, question, today=today)
     profiler.disable()
     seconds = time.perf_counter() - started
-    stats = pstats.Stats(profiler)
-    raw = cast(dict[tuple[str, int, str], tuple[int, int, float, float, Any]], stats.stats)  # type: ignore[attr-defined]
-    rows: list[dict[str, Any]] = [
-        {
-            "function": _short_name(filename, line, function),
-            "calls": calls,
-            "own": own,
-            "cumulative": cumulative,
-        }
-        for (filename, line, function), (_cc, calls, own, cumulative, _callers) in raw.items()
-    ]
-    rows.sort(key=lambda row: -float(row["cumulative"]))
+    rows = common.profile_rows(profiler)
     log = SqlLog(engine)
     log.wrap_functions()
     started = time.perf_counter()
@@ -993,17 +972,6 @@ def _child_profile(spec: dict[str, Any]) -> dict[str, Any]:
         "logged_seconds": logged,
         "code": [code, _code()],
     }
-
-
-def _short_name(filename: str, line: int, function: str) -> str:
-    if filename == "~":
-        return function
-    parts = Path(filename).parts
-    for anchor in ("kpi", "pandas", "sqlalchemy", "numpy", "benchmarks"):
-        if anchor in parts:
-            tail = "/".join(parts[len(parts) - parts[::-1].index(anchor) - 1 :])
-            return f"{tail}:{line}({function})"
-    return f"{Path(filename).name}:{line}({function})"
 
 
 def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -1174,12 +1142,6 @@ def _postgres_server(arguments: argparse.Namespace, console: Console) -> Iterato
 # --------------------------------------------------------------------------------------------
 
 
-def _ms(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
-
-
 def _ratio(value: float) -> str:
     return f"{value:,.0f}x" if value >= 10 else f"{value:.1f}x"
 
@@ -1217,14 +1179,14 @@ def summary_table(run: EngineRun, data: Dataset) -> Table:
             ours.shape,
             texts.get(ours.shape, "?"),
             str(len(ours.ms)),
-            _ms(ours.p50),
-            _ms(ours.p95),
-            _ms(ours.p99),
-            _ms(ours.max),
+            common.ms(ours.p50),
+            common.ms(ours.p95),
+            common.ms(ours.p99),
+            common.ms(ours.max),
             f"{ours.peak_rss_mb:.0f}",
-            _ms(plain.p50 if plain else None),
-            _ms(duck.p50 if duck else None),
-            _ms(duck.p95 if duck else None),
+            common.ms(plain.p50 if plain else None),
+            common.ms(duck.p50 if duck else None),
+            common.ms(duck.p95 if duck else None),
             _ratio(ours.p95 / duck.p95) if duck else "",
             ("[green]pass[/]" if passes else "[red]FAIL[/]") + ("" if agree else " [red]≠[/]"),
         )
@@ -1306,7 +1268,7 @@ def statement_table(run: EngineRun) -> Table:
 
 
 def report(runs: Sequence[EngineRun], data: Dataset, arguments: argparse.Namespace) -> None:
-    console = _console()
+    console = common.console()
     for run in runs:
         console.print()
         console.print(summary_table(run, data))
@@ -1385,10 +1347,6 @@ def report(runs: Sequence[EngineRun], data: Dataset, arguments: argparse.Namespa
             console.print(statement_table(run))
 
 
-def _console() -> Console:
-    return Console(width=max(shutil.get_terminal_size((160, 40)).columns, 160))
-
-
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
@@ -1433,36 +1391,19 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _revision() -> str:
-    """The commit measured, and the kpi/ files that differ from it (read-only git commands)."""
-    try:
-        head, changed = (
-            subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
-            for command in (
-                ["git", "rev-parse", "--short", "HEAD"],
-                ["git", "status", "--porcelain", "--", "kpi"],
-            )
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    head = head.strip()
-    files = [line[3:] for line in changed.splitlines() if line.strip()]
-    return f"{head} + uncommitted {', '.join(files)}" if files else head
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = _arguments(argv)
     if arguments.child is not None:
         _child_main(arguments.child)
         return
-    console = _console()
+    console = common.console()
     data = dataset(arguments.rows)
     console.print(
         f"data: {data.rows:,} daily rows = {len(PLATFORMS)} platforms x {data.per_platform:,} "
         f"campaigns x {DAYS} days ({FIRST_DAY} .. {LAST_DAY}), EUR; today = {TODAY}; store "
         f"{data.db.relative_to(ROOT)}"
     )
-    info = {"commit": _revision(), **machine(), "duckdb": duckdb.__version__}
+    info = {"commit": common.revision("kpi"), **machine(), "duckdb": duckdb.__version__}
     console.print("machine: " + ", ".join(f"{key} {value}" for key, value in info.items()))
     build = build_sqlite(data, console, rebuild=arguments.rebuild)
     console.print(build.describe())

@@ -44,7 +44,6 @@ import datetime as dt
 import functools
 import json
 import os
-import pstats
 import random
 import shutil
 import statistics
@@ -60,6 +59,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from benchmarks import common
+from benchmarks.common import ROOT
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -70,8 +72,6 @@ if TYPE_CHECKING:
     from kpi.subscriptions import Subscription
     from kpi.targets import Target
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: The requirement of issue 5.
 DIGEST_BUDGET_S = 10.0
@@ -361,14 +361,7 @@ def _wrapped() -> list[tuple[object, str, str | Callable[[tuple[Any, ...], dict[
 
 def instrument(phases: Phases) -> list[str]:
     """Wrap the passes' steps in place (only ever in a child process); return what is missing."""
-    missing = []
-    for owner, attribute, label in _wrapped():
-        original = getattr(owner, attribute, None)
-        if original is None:
-            missing.append(f"{getattr(owner, '__name__', owner)}.{attribute}")
-            continue
-        setattr(owner, attribute, phases.wrap(label, original))
-    return missing
+    return common.instrument(phases, _wrapped())
 
 
 class ByKpi:
@@ -736,33 +729,12 @@ def profile_passes(spec: dict[str, Any]) -> dict[str, Any]:
         run()
         profiler.disable()
         seconds = time.perf_counter() - started
-        stats = pstats.Stats(profiler)
-        raw = cast(dict[tuple[str, int, str], tuple[int, int, float, float, Any]], stats.stats)  # type: ignore[attr-defined]
-        rows: list[dict[str, Any]] = [
-            {
-                "function": _short_name(filename, line, function),
-                "calls": calls,
-                "own": own,
-                "cumulative": cumulative,
-            }
-            for (filename, line, function), (_cc, calls, own, cumulative, _c) in raw.items()
-        ]
-        by_cumulative = sorted(rows, key=lambda row: -float(row["cumulative"]))[: spec["top"]]
+        rows = common.profile_rows(profiler)
+        by_cumulative = rows[: spec["top"]]
         by_own = sorted(rows, key=lambda row: -float(row["own"]))[: spec["top"]]
         found[name] = {"seconds": seconds, "cumulative": by_cumulative, "own": by_own}
     jobs.services.engine.dispose()
     return found
-
-
-def _short_name(filename: str, line: int, function: str) -> str:
-    if filename == "~":
-        return function
-    parts = Path(filename).parts
-    for anchor in ("kpi", "bot", "matplotlib", "pandas", "sqlalchemy", "slack_sdk", "jinja2"):
-        if anchor in parts:
-            tail = "/".join(parts[len(parts) - parts[::-1].index(anchor) - 1 :])
-            return f"{tail}:{line}({function})"
-    return f"{Path(filename).name}:{line}({function})"
 
 
 def _child_main(argument: str) -> None:
@@ -932,10 +904,6 @@ def _s(value: float) -> str:
     return f"{value:,.2f}"
 
 
-def _ms(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
-
-
 def summary_table(run: EngineRuns, subscriptions: int, targets: int) -> Table:
     from rich.table import Table  # noqa: PLC0415
 
@@ -969,10 +937,10 @@ def summary_table(run: EngineRuns, subscriptions: int, targets: int) -> Table:
         table.add_row(
             label,
             f"{_s(total)} ({_s(min(seconds))}-{_s(max(seconds))})",
-            _ms(run.percentile(kind, "p50")),
-            _ms(run.percentile(kind, "p95")),
-            _ms(run.percentile(kind, "p99")),
-            _ms(run.percentile(kind, "max")),
+            common.ms(run.percentile(kind, "p50")),
+            common.ms(run.percentile(kind, "p95")),
+            common.ms(run.percentile(kind, "p99")),
+            common.ms(run.percentile(kind, "max")),
             f"{total * 1000 / reference:,.0f}x",
             _s(rerun),
             f"<= {budget:.0f} s: {verdict}",
@@ -1046,7 +1014,11 @@ def slowest_table(run: EngineRuns, kind: str, by: Sequence[str], limit: int = 12
         table.add_column(name, justify="right")
     for key, ms in sorted(groups.items(), key=lambda kv: -sum(kv[1]))[:limit]:
         table.add_row(
-            *key, str(len(ms)), f"{sum(ms):,.0f}", _ms(statistics.median(ms)), _ms(max(ms))
+            *key,
+            str(len(ms)),
+            f"{sum(ms):,.0f}",
+            common.ms(statistics.median(ms)),
+            common.ms(max(ms)),
         )
     return table
 
@@ -1072,12 +1044,6 @@ def profile_table(run: EngineRuns, kind: str, order: str, limit: int) -> Table:
             f"{float(row['cumulative']):.3f}",
         )
     return table
-
-
-def _console() -> Console:
-    from rich.console import Console  # noqa: PLC0415
-
-    return Console(width=max(shutil.get_terminal_size((160, 40)).columns, 160))
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -1200,7 +1166,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from benchmarks.ingest_bench import machine  # noqa: PLC0415
     from benchmarks.slack_bench import code_under_test, demo_store  # noqa: PLC0415
 
-    console = _console()
+    console = common.console()
     if arguments.report is not None:
         saved = json.loads(arguments.report.read_text())
         arguments.subscriptions = saved["arguments"]["subscriptions"]

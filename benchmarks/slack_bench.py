@@ -62,7 +62,6 @@ import io
 import json
 import os
 import pstats
-import shutil
 import statistics
 import subprocess
 import sys
@@ -82,6 +81,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
+from benchmarks import common
+from benchmarks.common import DATA_DIR, ROOT, ms
 from bot.launch import LISTENING, ServedBot, serve_process
 from bot.standin import DEFAULT_BOT_TOKEN, Call, SlackStandIn, signed_headers, slash_command_body
 from bot.standin import server as standin_server
@@ -94,9 +95,9 @@ if TYPE_CHECKING:
 
     from benchmarks.query_bench import Timings
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(__file__).resolve().parent / "data"
 
+#: The folders whose uncommitted changes a run reports.
+WATCHED = ("kpi", "bot", "templates")
 #: Bump when the generated store changes, so a stale cached one is never reused.
 DATA_VERSION = 1
 #: Account ``i`` is ``demo.generate(end, days=DAYS, seed=SEED + i)``.
@@ -509,12 +510,12 @@ def code_under_test(revision: str, scratch: Path) -> tuple[Path, str]:
 
     Others edit ``bot/`` and ``kpi/`` while a run goes on, and a half-edited working tree may
     not even start, so by default the children import a snapshot of a commit (``git archive``
-    of bot/, kpi/, templates/, tests/ and benchmarks/, read-only) with this file copied over it;
-    ``worktree`` measures the files as they are. The load generator and the stand-in always
-    run from the working tree, in this process.
+    of bot/, kpi/, templates/, tests/ and benchmarks/, read-only) with the working tree's
+    benchmark files copied over it; ``worktree`` measures the files as they are. The load
+    generator and the stand-in always run from the working tree, in this process.
     """
     if revision == "worktree":
-        return ROOT, f"working tree at {_revision()}"
+        return ROOT, f"working tree at {common.revision('kpi', 'bot', 'templates')}"
 
     def git(*args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, check=True)
@@ -526,7 +527,7 @@ def code_under_test(revision: str, scratch: Path) -> tuple[Path, str]:
     target = scratch / "code"
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(target, filter="data")
-    shutil.copy2(Path(__file__), target / "benchmarks" / Path(__file__).name)
+    common.copy_benchmarks(target)
     subject = git("log", "-1", "--format=%h %s", commit).stdout.decode().strip()
     return target, f"commit {subject[:100]} (snapshot of bot/, kpi/, templates/)"
 
@@ -943,7 +944,7 @@ def verdicts(bot: Figures, reference: Figures) -> list[Verdict]:
             f"ack p99 <= {TARGET_ACK_RATIO}x the reference's (median of the runs' ratios)",
             "n/a"
             if ratio is None
-            else f"{ratio:.2f}x (median p99s {_ms(bot.ack_p99)} / {_ms(reference.ack_p99)} ms)",
+            else f"{ratio:.2f}x (median p99s {ms(bot.ack_p99)} / {ms(reference.ack_p99)} ms)",
             ratio is not None and ratio <= TARGET_ACK_RATIO,
         ),
         Verdict(
@@ -963,12 +964,6 @@ def verdicts(bot: Figures, reference: Figures) -> list[Verdict]:
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
-
-
-def _ms(value: float | None) -> str:
-    from benchmarks.query_bench import _ms as query_ms  # noqa: PLC0415
-
-    return query_ms(value)
 
 
 TABLE_CAPTION = (
@@ -1002,12 +997,12 @@ def figures_table(title: str, rows: Sequence[Figures]) -> Table:
             row.scenario,
             f"{row.requests:,}",
             str(row.errors),
-            _ms(row.ack_p50),
-            _ms(row.ack_p95),
-            _ms(row.ack_p99),
-            _ms(row.answer_p50),
-            _ms(row.answer_p95),
-            _ms(row.answer_p99),
+            ms(row.ack_p50),
+            ms(row.ack_p95),
+            ms(row.ack_p99),
+            ms(row.answer_p50),
+            ms(row.answer_p95),
+            ms(row.answer_p99),
             f"{row.acks_per_s:,.0f}",
             "" if row.answered_per_s is None else f"{row.answered_per_s:,.1f}",
             "" if ratio is None else f"{ratio:.2f}x",
@@ -1030,28 +1025,6 @@ def verdict_table(found: Sequence[Verdict]) -> Table:
             verdict.target, verdict.value, "[green]pass[/]" if verdict.passed else "[red]FAIL[/]"
         )
     return table
-
-
-def _console() -> Console:
-    from benchmarks.query_bench import _console as query_console  # noqa: PLC0415
-
-    return query_console()
-
-
-def _revision() -> str:
-    """The commit measured, and the bot/ and kpi/ files that differ from it."""
-    try:
-        head, changed = (
-            subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
-            for command in (
-                ["git", "rev-parse", "--short", "HEAD"],
-                ["git", "status", "--porcelain", "--", "kpi", "bot", "templates"],
-            )
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    files = [line[3:] for line in changed.splitlines() if line.strip()]
-    return f"{head.strip()} + uncommitted {', '.join(files)}" if files else head.strip()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1202,11 +1175,11 @@ def _progress(console: Console, run: int, result: Result) -> None:
     answered = (
         ""
         if not result.answers_expected
-        else f"; answer p50/p99 {_ms(figures.answer_p50)}/{_ms(figures.answer_p99)} ms, "
+        else f"; answer p50/p99 {ms(figures.answer_p50)}/{ms(figures.answer_p99)} ms, "
         f"{result.answered_per_s:,.1f} answered/s"
     )
     console.print(
-        f"run {run} {result.scenario}: ack p50/p99 {_ms(figures.ack_p50)}/{_ms(figures.ack_p99)} "
+        f"run {run} {result.scenario}: ack p50/p99 {ms(figures.ack_p50)}/{ms(figures.ack_p99)} "
         f"ms, {result.acks_per_s:,.0f} acks/s{answered}; errors {result.errors}, reconnects "
         f"{result.reconnects}; other processes used {result.others_cores:.2f} cores; load "
         f"average {result.load_average}"
@@ -1320,11 +1293,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _main(arguments: argparse.Namespace, code: str) -> None:
     from benchmarks.ingest_bench import machine  # noqa: PLC0415
 
-    console = _console()
+    console = common.console()
     console.print(f"code under test: {code}")
     end = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     store = demo_store(arguments.rows, end, arguments.code_dir)
-    info = {"code under test": code, "working tree": _revision(), **machine()}
+    info = {
+        "code under test": code,
+        "working tree": common.revision(*WATCHED),
+        **machine(),
+    }
     console.print("machine: " + ", ".join(f"{key} {value}" for key, value in info.items()))
     console.print(
         f"store: {store.rows:,} demo rows, {store.accounts} accounts x {DAYS} days "
@@ -1685,25 +1662,12 @@ def _read_probes(folder: Path) -> dict[str, Any]:
 
 
 def _read_profiles(folder: Path) -> dict[str, list[dict[str, Any]]]:
-    from benchmarks.query_bench import _short_name  # noqa: PLC0415
-
     found: dict[str, list[dict[str, Any]]] = {}
     for role in ROLES:
         paths = sorted(folder.glob(f"*-{role}.prof"))
         if not paths:
             continue
-        stats = pstats.Stats(*(str(path) for path in paths))
-        raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
-        rows: list[dict[str, Any]] = [
-            {
-                "function": _short_name(filename, line, function),
-                "calls": calls,
-                "own": own,
-                "cumulative": cumulative,
-            }
-            for (filename, line, function), (_cc, calls, own, cumulative, _callers) in raw.items()
-        ]
-        rows.sort(key=lambda row: -float(row["cumulative"]))
+        rows = common.profile_rows(pstats.Stats(*(str(path) for path in paths)))
         found[role] = rows[:120]
     return found
 
@@ -1769,9 +1733,9 @@ def _profile_report(found: dict[str, Any], arguments: argparse.Namespace, consol
     client = phased["client"]
     server = _quantiles(phased["requests_ms"])
     console.print(
-        f"ack, phases run: client p50/p99 {_ms(client['ack_p50'])}/{_ms(client['ack_p99'])} ms; "
+        f"ack, phases run: client p50/p99 {ms(client['ack_p50'])}/{ms(client['ack_p99'])} ms; "
         f"inside the worker (WSGI call, {server['n']} requests) p50/p99 "
-        f"{_ms(server['p50'])}/{_ms(server['p99'])} ms"
+        f"{ms(server['p50'])}/{ms(server['p99'])} ms"
     )
     jobs: list[dict[str, Any]] = phased["jobs"]
     table = Table(
@@ -1789,13 +1753,13 @@ def _profile_report(found: dict[str, Any], arguments: argparse.Namespace, consol
         cells = []
         for key in ("wait_ms", "reply_ms", "send_ms", "run_ms"):
             quantiles = _quantiles([float(job[key]) for job in mine if key in job])
-            cells += [_ms(quantiles["p50"]), _ms(quantiles["p99"])]
+            cells += [ms(quantiles["p50"]), ms(quantiles["p99"])]
         alone = found["alone_ms"]
         table.add_row(
             text or "all",
             str(len(mine)),
             *cells,
-            _ms(alone[text] if text else statistics.mean(alone.values())),
+            ms(alone[text] if text else statistics.mean(alone.values())),
         )
     console.print(table)
     phases: dict[str, list[float]] = phased["phases"]
