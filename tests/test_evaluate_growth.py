@@ -23,7 +23,7 @@ from kpi.catalog import BUILTIN, LevelGrowthKpi
 from kpi.dimensions import Dimension
 from kpi.evaluate import Cell, growth_cells
 from kpi.periods import Grain, Period, grain_periods, resolve
-from tests.query_data import load
+from tests.query_data import load, row_keys
 
 
 def _follower_growth() -> LevelGrowthKpi:
@@ -169,19 +169,7 @@ def test_a_mix_of_follows_levels_and_neither(
 
 @st.composite
 def frames(draw: st.DrawFn) -> pd.DataFrame:
-    keys = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(PLATFORMS),
-                st.sampled_from(["", "", "A"]),
-                st.integers(0, DAYS - 1),
-                st.sampled_from([0, 0, 0, 0, 6]),
-            ),
-            min_size=1,
-            max_size=60,
-            unique=True,
-        )
-    )
+    keys = draw(row_keys(PLATFORMS, ["", "", "A"], DAYS, 60))
     rows = []
     for platform, campaign, offset, length in keys:
         start = FIRST + dt.timedelta(days=offset)

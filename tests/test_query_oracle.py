@@ -22,7 +22,7 @@ from kpi.measures import Measure
 from kpi.periods import Grain, Period, previous
 from kpi.query import ask
 from kpi.request import Breakdown, Request
-from tests.query_data import load
+from tests.query_data import load, row_keys
 
 FIRST = dt.date(2026, 1, 1)
 DAYS = 100
@@ -33,19 +33,7 @@ KPIS = ("clicks", "ctr", "cpc", "engagements", "engagement_rate", "roas", "reach
 
 @st.composite
 def frames(draw: st.DrawFn) -> pd.DataFrame:
-    keys = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(PLATFORMS),
-                st.sampled_from(CAMPAIGNS),
-                st.integers(0, DAYS - 1),
-                st.sampled_from([0, 0, 0, 0, 6]),
-            ),
-            min_size=1,
-            max_size=80,
-            unique=True,
-        )
-    )
+    keys = draw(row_keys(PLATFORMS, CAMPAIGNS, DAYS, 80))
     rows = []
     for platform, campaign, offset, length in keys:
         start = FIRST + dt.timedelta(days=offset)
