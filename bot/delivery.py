@@ -10,6 +10,13 @@ on its lease, so two sweepers never post the same row.
 What remains possible is the narrow window after Slack accepted a post and before its ``ts`` is
 recorded: a crash there means the sweep posts it again. Slack offers no idempotency key for
 ``chat.postMessage``, so that window is kept as short as one UPDATE.
+
+Round trips. On PostgreSQL every statement is a round trip, and the ledger makes a few per
+message, so each does one thing in one statement: a claim is one INSERT .. ON CONFLICT DO NOTHING
+RETURNING id, an outcome one UPDATE, and neither reads its row back (the delivery returned is the
+one written). A statement that stands alone runs in autocommit, without a BEGIN and a COMMIT
+around it; a digest and its chart are claimed in one transaction, so a crash leaves both claimed
+or neither.
 """
 
 from __future__ import annotations
@@ -21,14 +28,14 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
-from sqlalchemy import Engine, Row, and_, select, update
+from sqlalchemy import Connection, Engine, Row, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -167,6 +174,9 @@ class Ledger:
         max_attempts: int = 8,
     ) -> None:
         self.engine = engine
+        #: Where one statement runs alone: it is atomic by itself, and on PostgreSQL a
+        #: transaction around it would cost a BEGIN and a COMMIT (or ROLLBACK) round trip more.
+        self._alone = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.client = client
         self.clock = clock
         self.pacer = pacer or Pacer()
@@ -181,7 +191,7 @@ class Ledger:
 
     def find(self, kind: Kind, subject_id: int, channel: str, period: str) -> Delivery | None:
         table = deliveries
-        with self.engine.connect() as connection:
+        with self._alone.connect() as connection:
             row = connection.execute(
                 select(table).where(
                     table.c.kind == kind.value,
@@ -192,32 +202,80 @@ class Ledger:
             ).one_or_none()
         return None if row is None else Delivery.of(row)
 
+    def taken(self, kind: Kind, periods: Collection[str]) -> set[tuple[int, str, str]]:
+        """The (subject, channel, period) of every ``kind`` delivery claimed for ``periods``: a
+        pass's "sent already?" in one read, instead of one :meth:`find` per subject."""
+        table = deliveries
+        with self._alone.connect() as connection:
+            rows = connection.execute(
+                select(table.c.subject_id, table.c.channel, table.c.period).where(
+                    table.c.kind == kind.value, table.c.period.in_(sorted(periods))
+                )
+            ).all()
+        return {(row.subject_id, row.channel, row.period) for row in rows}
+
     def claim(self, claim: Claim) -> Delivery | None:
         """The new delivery, or None when someone already claimed this key."""
-        values = {
-            "kind": claim.kind.value,
-            "subject_id": claim.subject_id,
-            "channel": claim.channel,
-            "period": claim.period,
-            "status": Status.CLAIMED.value,
-            "message": json.dumps(claim.message, ensure_ascii=False),
-            "attachment": claim.attachment,
-            "parent_id": claim.parent_id,
-            "claimed_at": self._now(),
-            "claimed_by": self.owner,
-            "attempts": 0,
-        }
+        with self._alone.connect() as connection:
+            return self._insert(connection, claim)
+
+    def claim_thread(
+        self, claim: Claim, replies: Sequence[Claim]
+    ) -> tuple[Delivery, list[Delivery]] | None:
+        """``claim`` and the ``replies`` to post in its thread (a digest and its chart), claimed
+        in one transaction; None when ``claim`` was taken already. A reply whose key someone
+        else holds is left out of the list."""
+        with self.engine.begin() as connection:
+            parent = self._insert(connection, claim)
+            if parent is None:
+                return None
+            threaded = [
+                self._insert(connection, replace(reply, parent_id=parent.id)) for reply in replies
+            ]
+        return parent, [delivery for delivery in threaded if delivery is not None]
+
+    def _insert(self, connection: Connection, claim: Claim) -> Delivery | None:
+        """The claim's row, under its unique key, or None when the key is taken. Only the id
+        comes back: the rest is what was written (a chart's PNG would make the trip again)."""
+        now = self._now()
         dialect = self.engine.dialect.name
         builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
             builder(deliveries)
-            .values(**values)
+            .values(
+                kind=claim.kind.value,
+                subject_id=claim.subject_id,
+                channel=claim.channel,
+                period=claim.period,
+                status=Status.CLAIMED.value,
+                message=json.dumps(claim.message, ensure_ascii=False),
+                attachment=claim.attachment,
+                parent_id=claim.parent_id,
+                claimed_at=now,
+                claimed_by=self.owner,
+                attempts=0,
+            )
             .on_conflict_do_nothing(index_elements=["kind", "subject_id", "channel", "period"])
-            .returning(deliveries)
+            .returning(deliveries.c.id)
         )
-        with self.engine.begin() as connection:
-            row = connection.execute(statement).one_or_none()
-        return None if row is None else Delivery.of(row)
+        delivery_id = connection.execute(statement).scalar_one_or_none()
+        if delivery_id is None:
+            return None
+        return Delivery(
+            id=delivery_id,
+            kind=claim.kind,
+            subject_id=claim.subject_id,
+            channel=claim.channel,
+            period=claim.period,
+            status=Status.CLAIMED,
+            message=claim.message,
+            attachment=claim.attachment,
+            parent_id=claim.parent_id,
+            attempts=0,
+            error=None,
+            ts=None,
+            claimed_at=now,
+        )
 
     def submit(self, claim: Claim) -> Delivery | None:
         """Claim and post at once; None when the message was already claimed elsewhere."""
@@ -226,19 +284,24 @@ class Ledger:
 
     # -- posting --------------------------------------------------------------------------
 
-    def _thread(self, delivery: Delivery) -> tuple[bool, str | None]:
-        """(ready, thread_ts): a threaded delivery waits until its parent has a ts."""
+    def _thread(self, delivery: Delivery, parent: Delivery | None) -> tuple[bool, str | None]:
+        """(ready, thread_ts): a threaded delivery waits until its parent has a ts. The parent
+        is read, unless the caller holds it as it just recorded it."""
         if delivery.parent_id is None:
             return True, None
-        with self.engine.connect() as connection:
-            parent = connection.execute(
-                select(deliveries.c.status, deliveries.c.ts).where(
-                    deliveries.c.id == delivery.parent_id
-                )
-            ).one_or_none()
-        if parent is None or parent.status == Status.FAILED.value:
+        if parent is not None and parent.id == delivery.parent_id:
+            found: tuple[str, str | None] | None = (parent.status.value, parent.ts)
+        else:
+            with self._alone.connect() as connection:
+                row = connection.execute(
+                    select(deliveries.c.status, deliveries.c.ts).where(
+                        deliveries.c.id == delivery.parent_id
+                    )
+                ).one_or_none()
+            found = None if row is None else (row.status, row.ts)
+        if found is None or found[0] == Status.FAILED.value:
             return True, None  # post top-level rather than never
-        return parent.status == Status.POSTED.value, parent.ts
+        return found[0] == Status.POSTED.value, found[1]
 
     def _post(self, delivery: Delivery, thread_ts: str | None) -> str | None:
         self.pacer.wait(delivery.channel)
@@ -266,9 +329,11 @@ class Ledger:
         )
         return str(response.get("ts") or "") or None
 
-    def deliver(self, delivery: Delivery) -> Delivery:
-        """Post a claimed delivery and record the outcome; never raises for Slack's failures."""
-        ready, thread_ts = self._thread(delivery)
+    def deliver(self, delivery: Delivery, *, parent: Delivery | None = None) -> Delivery:
+        """Post a claimed delivery and record the outcome; never raises for Slack's failures.
+        ``parent``: the delivery it threads under, as :meth:`deliver` just returned it (a
+        digest, for its chart), so that it is not read again."""
+        ready, thread_ts = self._thread(delivery, parent)
         if not ready:
             return delivery
         try:
@@ -298,7 +363,7 @@ class Ledger:
         if status is Status.POSTED:
             values["posted_at"] = self._now()
         self._update(delivery.id, values)
-        return self.get(delivery.id)
+        return replace(delivery, status=status, error=error, ts=ts)
 
     def _retry_later(self, delivery: Delivery, error: str) -> Delivery:
         attempts = delivery.attempts + 1
@@ -314,13 +379,13 @@ class Ledger:
             error,
         )
         self._update(delivery.id, {"attempts": attempts, "error": error})
-        return self.get(delivery.id)
+        return replace(delivery, attempts=attempts, error=error)
 
     def _update(self, delivery_id: int, values: dict[str, Any]) -> None:
         """Recording an outcome must not be lost to a database blip: retry a few times."""
         for attempt in range(5):
             try:
-                with self.engine.begin() as connection:
+                with self._alone.begin() as connection:
                     connection.execute(
                         update(deliveries).where(deliveries.c.id == delivery_id).values(**values)
                     )
@@ -331,7 +396,7 @@ class Ledger:
                 time.sleep(0.2 * 2**attempt)
 
     def get(self, delivery_id: int) -> Delivery:
-        with self.engine.connect() as connection:
+        with self._alone.connect() as connection:
             row = connection.execute(select(deliveries).where(deliveries.c.id == delivery_id)).one()
         return Delivery.of(row)
 
@@ -341,10 +406,11 @@ class Ledger:
         backoff = self.lease * min(1 << max(delivery.attempts - 1, 0), 16)
         return delivery.claimed_at <= now - backoff
 
-    def _take_over(self, delivery: Delivery, now: dt.datetime) -> bool:
-        """Compare-and-set on the lease: only one sweeper wins a stale claim."""
+    def _take_over(self, delivery: Delivery, now: dt.datetime) -> Delivery | None:
+        """Compare-and-set on the lease: only one sweeper wins a stale claim (the delivery with
+        its new lease; None for the others)."""
         table = deliveries
-        with self.engine.begin() as connection:
+        with self._alone.begin() as connection:
             result = connection.execute(
                 update(table)
                 .where(
@@ -356,12 +422,12 @@ class Ledger:
                 )
                 .values(claimed_at=now, claimed_by=self.owner)
             )
-        return bool(result.rowcount)
+        return replace(delivery, claimed_at=now) if result.rowcount else None
 
     def sweep(self) -> list[Delivery]:
         """Post every claimed delivery whose lease (with backoff) ran out; oldest first."""
         now = self._now()
-        with self.engine.connect() as connection:
+        with self._alone.connect() as connection:
             rows = connection.execute(
                 select(deliveries)
                 .where(
@@ -371,13 +437,14 @@ class Ledger:
                 .order_by(deliveries.c.id)
             ).all()
         done = []
-        for delivery in map(Delivery.of, rows):
-            if self._due(delivery, now) and self._take_over(delivery, now):
-                done.append(self.deliver(delivery))
+        for stale in map(Delivery.of, rows):
+            taken = self._take_over(stale, now) if self._due(stale, now) else None
+            if taken is not None:
+                done.append(self.deliver(taken))
         return done
 
     def failed(self, kinds: tuple[Kind, ...] = tuple(Kind)) -> list[Delivery]:
-        with self.engine.connect() as connection:
+        with self._alone.connect() as connection:
             rows = connection.execute(
                 select(deliveries)
                 .where(

@@ -148,29 +148,21 @@ class Jobs:
     def send(self, prepared: PreparedDigest) -> Delivery | None:
         """Claim and post a prepared digest, then its chart in the digest's thread; nothing if
         another pass or process claimed it first. A chart that could not be drawn is logged
-        and left out: the digest goes out without it rather than not at all."""
+        and left out: the digest goes out without it rather than not at all.
+
+        The chart is awaited before the claim, so that the digest and its chart are claimed
+        together: a crash after the claim leaves the sweep both to post, in order."""
         subscription = prepared.subscription
         assert subscription.id is not None
         key = period_key(prepared.digest.period)
-        claimed = self.ledger.claim(
-            Claim(
-                Kind.DIGEST,
-                subscription.id,
-                subscription.channel,
-                key,
-                prepared.message.payload(),
-            )
-        )
-        if claimed is None:
-            return None
         try:
             chart: bytes | None = prepared.chart.result()
         except Exception:
             logger.exception("the chart of the digest to %s was not drawn", subscription.channel)
             chart = None
-        chart_claim = None
+        replies = []
         if chart is not None:
-            chart_claim = self.ledger.claim(
+            replies.append(
                 Claim(
                     Kind.CHART,
                     subscription.id,
@@ -181,12 +173,24 @@ class Jobs:
                         "title": "KPIs vs targets",
                     },
                     attachment=chart,
-                    parent_id=claimed.id,
                 )
             )
-        posted = self.ledger.deliver(claimed)
-        if chart_claim is not None:
-            self.ledger.deliver(chart_claim)
+        claimed = self.ledger.claim_thread(
+            Claim(
+                Kind.DIGEST,
+                subscription.id,
+                subscription.channel,
+                key,
+                prepared.message.payload(),
+            ),
+            replies,
+        )
+        if claimed is None:
+            return None
+        digest, threaded = claimed
+        posted = self.ledger.deliver(digest)
+        for reply in threaded:
+            self.ledger.deliver(reply, parent=posted)
         logger.info(
             "digest %s to %s for %s: %s", subscription.id, subscription.channel, key, posted.status
         )
@@ -205,11 +209,14 @@ class Jobs:
     def digest_pass(self, today: dt.date) -> list[Delivery]:
         """Each subscription's digest for the period closed on ``today`` (``kpibot digest run``).
 
-        The targets are read once for the whole pass. Digests are prepared in order and each is
-        sent once its chart is drawn, so the chart worker draws while the next digests are
-        built and the earlier ones posted.
+        The targets, and which digests went out already, are read once for the whole pass.
+        Digests are prepared in order and each is sent once its chart is drawn, so the chart
+        worker draws while the next digests are built and the earlier ones posted.
         """
-        goals = targets.load(self.services.engine)
+        engine = self.services.engine
+        goals = targets.load(engine)
+        due = [(item, self.digest_period(item, today)) for item in subscriptions.load(engine)]
+        taken = self.ledger.taken(Kind.DIGEST, {period_key(period) for _, period in due})
         sent: list[Delivery] = []
         waiting: deque[PreparedDigest] = deque()
 
@@ -218,8 +225,8 @@ class Jobs:
             if delivery is not None:
                 sent.append(delivery)
 
-        for subscription in subscriptions.load(self.services.engine):
-            if self.digest_sent(subscription, today):
+        for subscription, period in due:
+            if (subscription.id, subscription.channel, period_key(period)) in taken:
                 continue
             try:
                 waiting.append(self.prepare(subscription, today, goals))

@@ -207,6 +207,44 @@ def test_a_threaded_delivery_waits_for_its_parent(
     assert threaded.params["thread_ts"] == ledger.get(parent.id).ts
 
 
+def test_the_delivery_returned_is_the_one_stored(
+    engine: Engine, slack: SlackStandIn, clock: Clock
+) -> None:
+    ledger = _ledger(engine, slack, clock)
+    claimed = ledger.claim(_claim())
+    assert claimed is not None and claimed == ledger.get(claimed.id)
+    posted = ledger.deliver(claimed)
+    assert posted.status is Status.POSTED and posted == ledger.get(claimed.id)
+    slack.fail("chat.postMessage", status=503, times=None)
+    pending = ledger.submit(_claim(period="p2"))
+    assert pending is not None and pending.attempts == 1
+    assert pending == ledger.get(pending.id)
+    failed = ledger.submit(_claim(channel="C0SECRET"))
+    assert failed is not None and failed == ledger.get(failed.id)
+
+
+def test_a_digest_and_its_chart_are_claimed_together_and_swept_in_order(
+    engine: Engine, slack: SlackStandIn, clock: Clock
+) -> None:
+    chart = Claim(Kind.CHART, 1, "C0GENERAL", _claim().period, {"filename": "c.png"}, b"\x89PNG")
+    dead = _ledger(engine, slack, clock)
+    claimed = dead.claim_thread(_claim(), [chart])
+    assert claimed is not None  # ... and the process is killed here
+    digest, (reply,) = claimed
+    assert reply.parent_id == digest.id and reply.attachment == b"\x89PNG"
+    survivor = _ledger(engine, slack, clock)
+    assert survivor.claim_thread(_claim(), [chart]) is None
+    assert survivor.taken(Kind.DIGEST, {digest.period, "other"}) == {
+        (1, "C0GENERAL", digest.period)
+    }
+    assert survivor.taken(Kind.DIGEST, {"other"}) == set()
+    clock.now += survivor.lease
+    assert [delivery.kind for delivery in survivor.sweep()] == [Kind.DIGEST, Kind.CHART]
+    (complete,) = slack.calls_to("files.completeUploadExternal")
+    assert complete.params["thread_ts"] == survivor.get(digest.id).ts
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
 def test_pacing_spaces_posts_per_channel() -> None:
     slept: list[float] = []
     pacer = Pacer(interval=1.0, sleep=slept.append)
