@@ -33,6 +33,11 @@ class IngestError(KpiError):
         self.value = value
         super().__init__(self._describe())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled by its fields (keyword-only), so it crosses from the reader process intact."""
+        fields = (self.reason, self.path, self.line, self.column, self.value)
+        return (_ingest_error, fields, self.__dict__)
+
     def _describe(self) -> str:
         where = []
         if self.path is not None:
@@ -51,6 +56,12 @@ class IngestError(KpiError):
         return IngestError(
             self.reason, path=path, line=self.line, column=self.column, value=self.value
         )
+
+
+def _ingest_error(
+    reason: str, path: str | None, line: int | None, column: str | None, value: str | None
+) -> IngestError:
+    return IngestError(reason, path=path, line=line, column=column, value=value)
 
 
 class UnknownSourceError(KpiError):

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -41,10 +40,13 @@ from kpi.store.writer import (
     combinations,
     write_facts,
 )
+from kpi.worker_process import fork_available, produced_in_worker
 
 Progress = Callable[[int], None]
-T = TypeVar("T")
 MAX_WARNINGS = 50
+#: Files at least this large are parsed in a reader process beside the writing (forking one
+#: costs a few milliseconds; below a chunk or two there is nothing to overlap).
+WORKER_MIN_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -89,22 +91,12 @@ class _Tally:
     chunk_spans: dict[Pair, list[Span]] = field(default_factory=dict)
     rollups: ImportRollups = field(default_factory=ImportRollups)
 
-    def cover(self, chunk: pd.DataFrame) -> dict[Pair, Span]:
-        """Record the chunk's dates per (platform, account), and return them."""
-        grouped = chunk.groupby(["platform", "account"], sort=False).agg(
-            start=("period_start", "min"), end=("period_end", "max")
-        )
-        covered: dict[Pair, Span] = {}
-        for key, row in grouped.iterrows():
-            pair: Pair = key  # type: ignore[assignment]
-            start, end = row["start"], row["end"]
-            covered[pair] = (start, end)
-            self.chunk_spans.setdefault(pair, []).append((start, end))
-            known = self.spans.get(pair)
-            if known is not None:
-                start, end = min(start, known[0]), max(end, known[1])
-            self.spans[pair] = (start, end)
-        return covered
+    def cover(self, covered: dict[Pair, Span]) -> None:
+        """Record a chunk's dates per (platform, account)."""
+        for pair, span in covered.items():
+            self.chunk_spans.setdefault(pair, []).append(span)
+            known = self.spans.get(pair, span)
+            self.spans[pair] = (min(span[0], known[0]), max(span[1], known[1]))
 
     def gaps(self) -> dict[Pair, list[Span]]:
         """Per (platform, account), the days inside the file's dates that no chunk's dates reach."""
@@ -119,17 +111,25 @@ class _Tally:
         return found
 
 
-def prefetched(items: Iterator[T]) -> Iterator[T]:
-    """``items``, with the next one produced on a worker thread while the caller uses this one.
-
-    Parsing a chunk (pandas) and writing the previous one (SQLite, which releases the GIL while
-    it works) then overlap on two cores. Exceptions reach the caller at the item that raised.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpibot-read") as pool:
-        pending = pool.submit(next, items, None)
-        while (item := pending.result()) is not None:
-            pending = pool.submit(next, items, None)
-            yield item
+def _spans(chunk: pd.DataFrame, found: Combinations) -> dict[Pair, Span]:
+    """The dates a chunk covers per (platform, account). Grouped by integers twice (rows by
+    series code, then series by pair) rather than by two string columns."""
+    pairs: dict[Pair, int] = {}
+    pair_of_series = np.array(
+        [pairs.setdefault((key[0], key[1]), len(pairs)) for key in found.keys]
+    )
+    dates = pd.DataFrame(
+        {
+            "start": chunk["period_start"].to_numpy(),
+            "end": chunk["period_end"].to_numpy(),
+            "pair": pair_of_series[found.codes],
+        }
+    )
+    grouped = dates.groupby("pair", sort=True).agg(start=("start", "min"), end=("end", "max"))
+    return {
+        pair: (grouped["start"].iloc[code], grouped["end"].iloc[code])
+        for pair, code in pairs.items()
+    }
 
 
 def count_lines(path: Path) -> int:
@@ -313,54 +313,61 @@ def _earlier_import_overlaps(
 
 @dataclass(frozen=True)
 class _Checked:
-    """A chunk that passed the checks that need no database, with its series keys and dates."""
+    """A chunk that passed the checks that need no database: what writing it needs (its dates
+    and measures, its series keys, dates covered and rollup sums) and what the checks found."""
 
     chunk: pd.DataFrame
     notes: ChunkNotes
+    findings: checks.Findings
     combinations: Combinations | None
     covered: dict[Pair, Span]
     sums: rollups.ChunkSums | None
 
 
-def _checked(reader: Reader, tally: _Tally) -> Iterator[_Checked]:
-    """Each chunk checked, keyed, summed for the rollups and its dates recorded. This runs on the
-    reader thread (through :func:`prefetched`), so it overlaps the main thread's writing.
+def _checked(reader: Reader) -> Generator[_Checked]:
+    """Each chunk checked, keyed, summed for the rollups and its dates found, with nothing that
+    needs the database: for a large file this runs in the reader process, beside the writing.
 
     A combination code names a series within the chunk as well as the series id does, so
-    duplicates are found before any id is looked up.
+    duplicates are found before any id is looked up. The dimension strings stay here: the
+    writer needs only the dates, the measures and the codes.
     """
     line_of = reader.locator.line
     for chunk, notes in reader.chunks():
+        findings = checks.Findings()
         if chunk.empty:
-            yield _Checked(chunk, notes, None, {}, None)
+            yield _Checked(chunk, notes, findings, None, {}, None)
             continue
-        checks.inspect(chunk, tally.findings, line_of)
+        checks.inspect(chunk, findings, line_of)
         found = combinations(chunk)
         keys = _row_keys(chunk, found.codes)
-        if _name_duplicate_items(chunk, keys, tally.findings, line_of):
+        if _name_duplicate_items(chunk, keys, findings, line_of):
             found = combinations(chunk)
             keys = _row_keys(chunk, found.codes)
         _refuse_duplicates(chunk, keys, reader)
-        sums = rollups.chunk_sums(chunk, found.codes)
-        yield _Checked(chunk, notes, found, tally.cover(chunk), sums)
+        sums = rollups.chunk_sums(chunk, found)
+        written = ["period_start", "period_end", *(m.value for m in Measure if m.value in chunk)]
+        yield _Checked(chunk[written], notes, findings, found, _spans(chunk, found), sums)
 
 
 def _load(
     connection: Connection,
-    reader: Reader,
+    chunks: Iterator[_Checked],
     import_id: int,
     source: str,
     progress: Progress | None,
 ) -> _Tally:
     tally = _Tally()
     ids = SeriesIds(connection, source)
-    for checked in prefetched(_checked(reader, tally)):
+    for checked in chunks:
         chunk, notes = checked.chunk, checked.notes
         tally.read += len(chunk) + notes.skipped
         tally.skipped += notes.skipped
         tally.warnings.extend(notes.warnings)
+        tally.findings.merge(checked.findings)
         if checked.combinations is None:
             continue
+        tally.cover(checked.covered)
         per_key = ids.of(checked.combinations)
         series_ids = per_key[checked.combinations.codes]
         covered = {pair: [span] for pair, span in checked.covered.items()}
@@ -405,14 +412,24 @@ def ingest_file(
     source: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    worker: bool | None = None,
 ) -> FileReport:
-    """Import one file in one transaction; raise a located :class:`IngestError` on any problem."""
+    """Import one file in one transaction; raise a located :class:`IngestError` on any problem.
+
+    ``worker`` says whether to parse in a reader process (default: for files of at least
+    :data:`WORKER_MIN_BYTES`, where forking is available).
+    """
     if not path.is_file():
         raise IngestError("no such file", path=path)
     layout = registry.layout(sniff(path), source, platform_given=options.platform is not None)
     reader = Reader(layout, options)
     name = layout.source.name
-    with engine.connect() as connection, _foreign_keys_trusted(connection):
+    if worker is None:
+        worker = fork_available() and path.stat().st_size >= WORKER_MIN_BYTES
+    # forked before any connection of this import is opened; the hash is taken meanwhile
+    chunks = produced_in_worker(lambda: _checked(reader)) if worker else _checked(reader)
+    digest = _sha256(path)
+    with closing(chunks), engine.connect() as connection, _foreign_keys_trusted(connection):
         transaction = connection.begin()
         try:
             import_id = connection.execute(
@@ -420,12 +437,12 @@ def ingest_file(
                 .values(
                     source=name,
                     file_name=path.name,
-                    file_sha256=_sha256(path),
+                    file_sha256=digest,
                     imported_at=now,
                 )
                 .returning(imports.c.id)
             ).scalar_one()
-            tally = _load(connection, reader, import_id, name, progress)
+            tally = _load(connection, chunks, import_id, name, progress)
             tally.warnings.extend(tally.findings.messages())
             replaced = tally.replaced + _replace_rest(connection, name, import_id, tally)
             tally.rollups.write(connection, import_id, name)

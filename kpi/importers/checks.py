@@ -37,6 +37,14 @@ class Findings:
         if missing > 0:
             finding.lines += [line_of(int(r)) for r in chunk.loc[mask, "_record"].head(missing)]
 
+    def merge(self, later: Findings) -> None:
+        """Add the findings of a later chunk (each chunk is checked apart, maybe in another
+        process): counts add up, and the first lines stay the file's first."""
+        for what, found in later._found.items():
+            finding = self._found.setdefault(what, _Finding())
+            finding.count += found.count
+            finding.lines = (finding.lines + found.lines)[:SHOWN_LINES]
+
     def messages(self) -> list[str]:
         described = []
         for what, finding in self._found.items():

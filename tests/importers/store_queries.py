@@ -44,12 +44,15 @@ def ingest(
     today: dt.date = TODAY,
     chunk_rows: int = CHUNK_ROWS,
     dry_run: bool = False,
+    worker: bool | None = None,
 ) -> FileReport:
     """``kpi.ingest.ingest_file`` with the options a test usually leaves at their defaults."""
     options = ReadOptions(
         today=today, platform=platform, account=account, period=period, chunk_rows=chunk_rows
     )
-    return ingest_file(engine, path, options, now=NOW, source=source, dry_run=dry_run)
+    return ingest_file(
+        engine, path, options, now=NOW, source=source, dry_run=dry_run, worker=worker
+    )
 
 
 def write(directory: Path, name: str, text: str, encoding: str = "utf-8") -> Path:

@@ -1,0 +1,84 @@
+"""Items produced in a forked worker: order, errors raised where they happened, clean stops."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from kpi.errors import IngestError
+from kpi.worker_process import produced_in_worker
+
+
+def _numbers(count: int) -> Iterator[int]:
+    yield from range(count)
+
+
+def test_items_arrive_in_order_from_another_process() -> None:
+    def produce() -> Iterator[tuple[int, int]]:
+        for number in range(5):
+            yield number, os.getpid()
+
+    received = list(produced_in_worker(produce))
+
+    assert [number for number, _ in received] == [0, 1, 2, 3, 4]
+    assert {pid for _, pid in received} != {os.getpid()}
+
+
+def test_an_error_is_raised_after_the_items_before_it_with_its_location() -> None:
+    def produce() -> Iterator[int]:
+        yield 1
+        raise IngestError("not a number", path="a.csv", line=3, column="clicks", value="x")
+
+    items = produced_in_worker(produce)
+    assert next(items) == 1
+    with pytest.raises(IngestError) as raised:
+        next(items)
+
+    assert (raised.value.path, raised.value.line, raised.value.column, raised.value.value) == (
+        "a.csv",
+        3,
+        "clicks",
+        "x",
+    )
+    assert str(raised.value) == "a.csv, line 3, column 'clicks', value 'x': not a number"
+    assert "in the worker process" in raised.value.__notes__[0]
+
+
+def test_an_error_that_cannot_be_pickled_still_arrives() -> None:
+    class Local(Exception):  # defined in a function: pickle cannot find it by name
+        pass
+
+    def produce() -> Iterator[int]:
+        raise Local("it broke")
+        yield 0
+
+    with pytest.raises(RuntimeError, match="Local: it broke"):
+        list(produced_in_worker(produce))
+
+
+def test_a_worker_that_dies_is_an_error_not_an_empty_file() -> None:
+    def produce() -> Iterator[int]:
+        yield 1
+        os.kill(os.getpid(), signal.SIGKILL)
+        yield 2
+
+    with pytest.raises(RuntimeError, match="ended without a result"):
+        list(produced_in_worker(produce))
+
+
+def _readers() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if p.name == "kpibot-reader"]
+
+
+def test_closing_early_stops_the_worker() -> None:
+    items = produced_in_worker(lambda: _numbers(1_000_000))
+    assert next(items) == 0
+    assert len(_readers()) == 1
+
+    items.close()
+
+    assert _readers() == []
