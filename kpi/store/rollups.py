@@ -34,7 +34,7 @@ from sqlalchemy import (
 
 from kpi.measures import ADDITIVE, Measure
 from kpi.store.schema import facts, rollup_day, rollup_month, rollup_year
-from kpi.store.writer import bulk_insert
+from kpi.store.writer import Combinations, bulk_insert
 
 DAY_KEYS = ["period_start", "platform", "account", "currency"]
 MONTH_KEYS = ["month", "series_id"]
@@ -55,18 +55,29 @@ class ChunkSums:
     months: pd.DataFrame
 
 
-def chunk_sums(chunk: pd.DataFrame, codes: np.ndarray) -> ChunkSums | None:
+def chunk_sums(chunk: pd.DataFrame, found: Combinations) -> ChunkSums | None:
     """The rollup sums of a chunk's daily rows (None if it has none). It needs no database, so
-    the importer computes it on the reader thread; ``codes`` name each row's series."""
+    the importer computes it in the reader process; ``found`` names each row's series.
+
+    Both sums group by integers: the day rollup by the day and the code of each series'
+    (platform, account, currency), whose strings are put back on the few result rows.
+    """
     daily_mask = (chunk["period_start"] == chunk["period_end"]).to_numpy()
-    daily = chunk.loc[daily_mask].assign(rows=1)
-    if daily.empty:
+    if not daily_mask.any():
         return None
-    month = daily["period_start"].to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
-    return ChunkSums(
-        _sums(daily, DAY_KEYS),
-        _sums(daily.assign(month=month, series_id=codes[daily_mask]), MONTH_KEYS),
+    codes = found.codes[daily_mask]
+    places: dict[tuple[str, str, str], int] = {}
+    place_of_series = np.array(
+        [places.setdefault((key[0], key[1], key[5]), len(places)) for key in found.keys]
     )
+    measures = [c for c in chunk.columns if c in ADDITIVE_NAMES]
+    daily = chunk.loc[daily_mask, ["period_start", *measures]].assign(rows=1)
+    days = _sums(daily.assign(place=place_of_series[codes]), ["period_start", "place"])
+    place = days.pop("place").to_numpy()
+    named = pd.DataFrame(list(places), columns=["platform", "account", "currency"])
+    days = pd.concat([days, named.iloc[place].reset_index(drop=True)], axis=1)
+    month = daily["period_start"].to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
+    return ChunkSums(days, _sums(daily.assign(month=month, series_id=codes), MONTH_KEYS))
 
 
 @dataclass

@@ -11,6 +11,7 @@ import io
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -83,27 +84,21 @@ class Combinations:
 
 def combinations(frame: pd.DataFrame) -> Combinations:
     """The dimension combinations of a chunk: the series of its rows, before any database look-up
-    (so the reader thread can compute them while the main thread writes).
+    (so the reader process can compute them while the importer writes).
 
     Factorising each column and mixing the codes into one integer is much faster than grouping
-    by six string columns, and a chunk rarely has more than a few thousand combinations.
+    by six string columns. The mixed codes are factorised again after each column, so they stay
+    below the chunk's row count and never overflow. Codes follow the order of first appearance,
+    so each combination's strings are those of its first row.
     """
     mixed = np.zeros(len(frame), dtype=np.int64)
-    uniques: list[np.ndarray] = []
     for name in DIMENSIONS:
         codes, values = pd.factorize(frame[name])
-        mixed = mixed * (len(values) + 1) + codes
-        uniques.append(np.asarray(values, dtype=object))
-    codes, distinct = pd.factorize(mixed)
-    keys: list[SeriesKey] = []
-    for mixed_code in distinct.tolist():
-        parts: list[str] = []
-        rest = mixed_code
-        for values in reversed(uniques):
-            rest, code = divmod(rest, len(values) + 1)
-            parts.append(str(values[code]))
-        keys.append(tuple(reversed(parts)))  # type: ignore[arg-type]
-    return Combinations(codes, keys)
+        mixed, _ = pd.factorize(mixed * (len(values) + 1) + codes)
+    first = np.flatnonzero(~pd.Series(mixed).duplicated().to_numpy())
+    columns = [np.asarray(frame[name].iloc[first], dtype=object) for name in DIMENSIONS]
+    keys = cast(list[SeriesKey], list(zip(*columns, strict=True)))
+    return Combinations(mixed, keys)
 
 
 class DuplicateRowsError(Exception):
