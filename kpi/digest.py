@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Hashable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar, cast
@@ -147,6 +148,26 @@ class DigestCache:
             return cast(_T, self._values.setdefault(key, value))
 
 
+class _OnDemand:
+    """One connection for a digest's reads, checked out of the pool on first use: in a pass,
+    most digests find everything in the :class:`DigestCache` and need none, and on PostgreSQL a
+    checkout is a round trip (the pool's ping)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    def __call__(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 def build_digest(
     engine: Engine,
     kpis: Sequence[Kpi],
@@ -182,18 +203,20 @@ def build_digest(
     charted = grain_periods(period, SERIES_PERIODS)
     dimensions = (Dimension.PLATFORM, Dimension.CAMPAIGN) if split else (Dimension.PLATFORM,)
     measures = frozenset(_measures(split))
-    with engine.connect() as connection:
+    with closing(_OnDemand(engine)) as connection:
 
         def sums(when: Period) -> PeriodSums:
             key = ("sums", when.start, when.end, scope, dimensions, measures)
             return cache.remember(
-                key, lambda: period_sums(connection, measures, when, scope, dimensions)
+                key, lambda: period_sums(connection(), measures, when, scope, dimensions)
             )
 
         now = sums(period)
         prior = sums(before) if split else now
         values = _series_values(connection, cache, kpis, charted, scope)
-        newest = cache.remember(("newest", scope), lambda: aggregate.last_dates(connection, scope))
+        newest = cache.remember(
+            ("newest", scope), lambda: aggregate.last_dates(connection(), scope)
+        )
     change = cache.remember(("change", now, prior), lambda: Change(now, prior))
     return Digest(
         period=period,
@@ -237,7 +260,7 @@ def _answer(
 
 
 def _series_values(
-    connection: Connection,
+    connection: Callable[[], Connection],
     cache: DigestCache,
     kpis: Sequence[Kpi],
     charted: Sequence[Period],
@@ -251,18 +274,24 @@ def _series_values(
         if isinstance(kpi, SumKpi | RatioKpi):
             dated = cache.remember(
                 ("dated", start, end, scope, summed),
-                lambda: dated_sums(connection, summed, start, end, scope),
+                lambda: dated_sums(connection(), summed, start, end, scope),
             )
             found = window_cells(kpi, dated, charted)
             values[kpi.name] = [None if cell is None else cell.value for cell in found]
         else:
             cells = cache.remember(
                 ("cells", kpi, tuple(charted), scope),
-                partial(evaluate.cells, connection, kpi, charted, scope, with_bounds=False),
+                partial(_chart_cells, connection, kpi, charted, scope),
             )
             by_bucket = {cell.bucket: cell.value for cell in cells}
             values[kpi.name] = [by_bucket.get(i) for i in range(len(charted))]
     return values
+
+
+def _chart_cells(
+    connection: Callable[[], Connection], kpi: Kpi, charted: Sequence[Period], scope: Scope
+) -> list[evaluate.Cell]:
+    return evaluate.cells(connection(), kpi, charted, scope, with_bounds=False)
 
 
 def _measures(kpis: Sequence[Kpi]) -> set[Measure]:
