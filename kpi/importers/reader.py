@@ -32,9 +32,10 @@ CHUNK_ROWS = 200_000
 #: Files read record by record, not by the CSV parser (which settles an ambiguous date format
 #: from the whole file).
 RECORDS = (PARQUET, JSON_LINES)
-#: The first chunk of a text file is smaller: the importer writes while the reader parses the
-#: next chunk, and the writer has nothing to do until the first one is parsed.
-FIRST_CHUNK_ROWS = 50_000
+#: The first chunks of a text file are smaller (each twice the one before, up to the chunk
+#: size): the importer writes while the reader parses the next chunk, and the writer has nothing
+#: to do until the first one is parsed.
+FIRST_CHUNK_ROWS = 25_000
 T = TypeVar("T")
 
 
@@ -231,10 +232,13 @@ class Reader:
                 nrows=nrows,
                 decimal="," if decimal_comma else ".",
             ) as reader:
-                try:
-                    yield reader.get_chunk(self._first_rows)
-                except StopIteration:
-                    return
+                rows = self._first_rows
+                while rows < self.options.chunk_rows:
+                    try:
+                        yield reader.get_chunk(rows)
+                    except StopIteration:
+                        return
+                    rows *= 2
                 yield from reader
         except pd.errors.ParserError as exc:
             raise IngestError(
