@@ -5,7 +5,8 @@ A digest is computed for a channel's ``today`` (its local date: the caller turns
 one with :func:`kpi.periods.today_in`), so it always reports the newest *closed* day, week or
 month, never one still filling up.
 
-Cost. Each KPI's line is a full ``ask()`` (value, comparison, sparkline, coverage, target). The
+Cost. Each KPI's line is a full ``ask()`` (value, comparison, sparkline, coverage, target),
+whose coverage is read once per scope and period for all the KPIs (``ask``'s ``shared``). The
 rest is shared by all the KPIs of the digest: one query per period for the sums per platform and
 campaign (both splits of every KPI's movers, and which platforms have rows in the period), one
 query over the 12 periods of the charts (daily rollup when the scope allows it), and the newest
@@ -125,8 +126,9 @@ class Digest:
 
 class DigestCache:
     """What the digests of one pass share, so that each is computed once whatever the number of
-    channels asking: a KPI's answer for a scope and period, the sums per platform and campaign of
-    a period, the chart's sums and the platforms' newest dates.
+    channels asking: a KPI's answer for a scope and period (and what answers for the same scope
+    and period share), the sums per platform and campaign of a period, the chart's sums and the
+    platforms' newest dates.
 
     Pass one cache to the :func:`build_digest` calls of one pass (the digests due at one time)
     and drop it afterwards: a value is the store's as of the first digest that needed it, so a
@@ -254,7 +256,13 @@ def _answer(
     return cache.remember(
         key,
         lambda: ask(
-            engine, request, today=today, timezone=timezone, week_start=week_start, targets=judged
+            engine,
+            request,
+            today=today,
+            timezone=timezone,
+            week_start=week_start,
+            targets=judged,
+            shared=cache,
         ),
     )
 

@@ -3,12 +3,18 @@
 The value, the comparison, the breakdown, the sparkline and the coverage are all computed from
 sums the database returns (see :mod:`kpi.aggregate`); nothing loads the fact table whole. The
 same code runs on SQLite and PostgreSQL.
+
+What an answer says about its period and scope rather than its KPI (the coverage, the rows only
+partly inside the dates) is the same for every KPI asked about them. A caller answering many
+questions at once (a digest pass: 145 answers over 12 scopes) passes a :class:`Shared` so that
+those are read once per period and scope, not once per answer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -24,6 +30,20 @@ from kpi.targets import Target, applicable, judge
 TOP = 10
 SPARKLINE = 8
 MAX_TIME_BUCKETS = 400
+
+_T = TypeVar("_T")
+
+
+class Shared(Protocol):
+    """Values computed once for several answers (:class:`kpi.digest.DigestCache` is one)."""
+
+    def remember(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """The value computed for ``key``, computing it on first use."""
+        ...
+
+
+def _once(shared: Shared | None, key: Hashable, compute: Callable[[], _T]) -> _T:
+    return compute() if shared is None else shared.remember(key, compute)
 
 
 def _verdict(kpi: Kpi, change: float | None) -> Verdict:
@@ -129,11 +149,13 @@ def ask(
     week_start: int = 0,
     top: int = TOP,
     targets: Sequence[Target] = (),
+    shared: Shared | None = None,
 ) -> Answer:
     """Answer ``question`` as of ``today`` (the caller's date in ``timezone``).
 
     ``targets`` are the stored targets; the one with the same KPI, scope and kind of period
-    gives the answer its target status.
+    gives the answer its target status. ``shared`` keeps what the answers to other KPIs over
+    the same period and scope can reuse (see the module docstring).
     """
     kpi, period = question.kpi, question.period
     scope = Scope(question.filters)
@@ -163,8 +185,15 @@ def ask(
         breakdown: tuple[BreakdownRow, ...] = ()
         if question.breakdown is not None:
             breakdown = _breakdown(connection, question, scope, week_start, top)
-        partial = aggregate.partial_overlaps(connection, period.start, period.end, scope)
-        coverage = _coverage(connection, question, scope)
+        window = (period.start, period.end, scope)
+        partial = _once(
+            shared,
+            ("ask: partial overlaps", *window),
+            lambda: aggregate.partial_overlaps(connection, period.start, period.end, scope),
+        )
+        coverage = _once(
+            shared, ("ask: coverage", *window), lambda: _coverage(connection, question, scope)
+        )
     low = _low_volume(kpi, main)
     target = applicable(targets, kpi, scope, period)
     return Answer(
