@@ -352,9 +352,11 @@ def _wrapped() -> list[tuple[object, str, str | Callable[[tuple[Any, ...], dict[
         (Renderer, "no_data", "render: alert / no data / resolved"),
         (Renderer, "resolved", "render: alert / no data / resolved"),
         (bot.charts, "render", "chart: charts.render (matplotlib PNG)"),
-        (Ledger, "find", "ledger: find (already sent?)"),
-        (Ledger, "claim", "ledger: claim (INSERT .. RETURNING)"),
-        (Ledger, "deliver", "ledger: deliver (rest: thread, UPDATE, re-read)"),
+        (Ledger, "find", "ledger: find / taken (already sent?)"),
+        (Ledger, "taken", "ledger: find / taken (already sent?)"),
+        (Ledger, "claim", "ledger: claim (INSERT .. RETURNING id)"),
+        (Ledger, "claim_thread", "ledger: claim (INSERT .. RETURNING id)"),
+        (Ledger, "deliver", "ledger: deliver (rest: thread, UPDATE)"),
         (Ledger, "_post", "post: Slack Web API over loopback (stand-in)"),
     ]
 
