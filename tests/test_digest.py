@@ -257,6 +257,20 @@ def test_shared_queries_do_not_grow_with_the_kpis(
     assert counts[0] <= 10
 
 
+def test_answers_over_one_scope_and_period_read_their_coverage_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _store(engine, tmp_path)
+    shared = DigestCache()
+    ask(engine, Request(CTR, WEEK, BEFORE), today=TODAY, shared=shared)
+    with counted(engine) as alone:
+        expected = ask(engine, Request(CPC, WEEK, BEFORE), today=TODAY)
+    with counted(engine) as sharing:
+        found = ask(engine, Request(CPC, WEEK, BEFORE), today=TODAY, shared=shared)
+    assert found == expected
+    assert 0 < len(sharing) < len(alone)
+
+
 def test_a_cache_shares_the_work_of_one_pass(engine: Engine, tmp_path: Path) -> None:
     _store(engine, tmp_path)
     targets = [Target("ctr", ">=", 0.012, TargetGrain.WEEK, id=7)]
