@@ -22,6 +22,7 @@ import io
 import logging
 import math
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -161,13 +162,26 @@ def render(panels: Sequence[KpiSeries], title: str) -> bytes:
     return board.png(panels, title)
 
 
+def _exit_with_parent() -> None:
+    """Worker initializer: a worker whose process was killed (SIGKILL, out of memory) would
+    otherwise wait for charts forever, one more orphan at every restart."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_when_gone, args=(parent,), daemon=True).start()
+
+
+def _exit_when_gone(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()  # the parent's sentinel closes when it ends, however it ends
+    os._exit(0)
+
+
 class ChartDrawer:
     """Draws charts in one worker process, started on first use and kept for the next bursts.
 
     The worker is spawned, never forked: the scheduler and the web workers run threads, and a
     forked copy of a process holding locks can deadlock. A worker that dies (killed, out of
     memory) is replaced at the next chart; the charts it held fail, and their digests go out
-    without them (see ``bot.jobs``).
+    without them (see ``bot.jobs``). A worker whose parent dies exits too.
     """
 
     def __init__(self) -> None:
@@ -180,7 +194,9 @@ class ChartDrawer:
             for _attempt in range(2):
                 if self._pool is None:
                     context = multiprocessing.get_context("spawn")
-                    self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                    self._pool = ProcessPoolExecutor(
+                        max_workers=1, mp_context=context, initializer=_exit_with_parent
+                    )
                 try:
                     return self._pool.submit(render, tuple(panels), title)
                 except BrokenProcessPool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -153,3 +155,39 @@ def test_a_dead_worker_is_replaced_at_the_next_chart() -> None:
         assert drawn == first_chart(THREE)
     finally:
         drawer.close()
+
+
+KILLED_OWNER = """
+import sys
+from bot import charts
+from tests.bot.test_charts import THREE, TITLE
+drawer = charts.ChartDrawer()
+drawer.submit(THREE, TITLE).result(timeout=60)
+print("drawn", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_the_worker_exits_when_its_process_is_killed() -> None:
+    """A scheduler killed with SIGKILL never shuts its pool down: the worker must not outlive it."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", KILLED_OWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert owner.stdout is not None
+        assert owner.stdout.readline().strip() == b"drawn"
+        workers = [
+            child
+            for child in psutil.Process(owner.pid).children()
+            if "resource_tracker" not in " ".join(child.cmdline())
+        ]
+        assert len(workers) == 1
+
+        owner.kill()
+        owner.wait(timeout=30)
+
+        _gone, alive = psutil.wait_procs(workers, timeout=30)
+        assert alive == []
+    finally:
+        owner.kill()
+        owner.wait(timeout=30)
