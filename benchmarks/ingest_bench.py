@@ -856,7 +856,7 @@ def phase_table(breakdowns: dict[str, dict[str, Any]]) -> Table:
     """Exclusive seconds per phase, one column per (engine, import)."""
     table = Table(
         title="Where the time goes (exclusive wall seconds per phase, one run; "
-        f"{WORKER} phases overlap the main thread's)"
+        f"{WORKER} phases overlap the main process's)"
     )
     table.add_column("phase")
     columns: list[tuple[str, dict[str, Any]]] = []
