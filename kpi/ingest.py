@@ -112,23 +112,20 @@ class _Tally:
 
 
 def _spans(chunk: pd.DataFrame, found: Combinations) -> dict[Pair, Span]:
-    """The dates a chunk covers per (platform, account). Grouped by integers twice (rows by
-    series code, then series by pair) rather than by two string columns."""
-    pairs: dict[Pair, int] = {}
-    pair_of_series = np.array(
-        [pairs.setdefault((key[0], key[1]), len(pairs)) for key in found.keys]
-    )
+    """The dates a chunk covers per (platform, account), grouped by integer codes rather than
+    by two string columns."""
+    codes, pairs = found.coarser("platform", "account")
     dates = pd.DataFrame(
         {
             "start": chunk["period_start"].to_numpy(),
             "end": chunk["period_end"].to_numpy(),
-            "pair": pair_of_series[found.codes],
+            "pair": codes,
         }
     )
     grouped = dates.groupby("pair", sort=True).agg(start=("start", "min"), end=("end", "max"))
     return {
-        pair: (grouped["start"].iloc[code], grouped["end"].iloc[code])
-        for pair, code in pairs.items()
+        (pair[0], pair[1]): (start, end)
+        for pair, start, end in zip(pairs, grouped["start"], grouped["end"], strict=True)
     }
 
 

@@ -66,16 +66,15 @@ def chunk_sums(chunk: pd.DataFrame, found: Combinations) -> ChunkSums | None:
     if not daily_mask.any():
         return None
     codes = found.codes[daily_mask]
-    places: dict[tuple[str, str, str], int] = {}
-    place_of_series = np.array(
-        [places.setdefault((key[0], key[1], key[5]), len(places)) for key in found.keys]
-    )
+    places, named = found.coarser("platform", "account", "currency")
     measures = [c for c in chunk.columns if c in ADDITIVE_NAMES]
     daily = chunk.loc[daily_mask, ["period_start", *measures]].assign(rows=1)
-    days = _sums(daily.assign(place=place_of_series[codes]), ["period_start", "place"])
+    days = _sums(daily.assign(place=places[daily_mask]), ["period_start", "place"])
     place = days.pop("place").to_numpy()
-    named = pd.DataFrame(list(places), columns=["platform", "account", "currency"])
-    days = pd.concat([days, named.iloc[place].reset_index(drop=True)], axis=1)
+    columns = ["platform", "account", "currency"]
+    days = pd.concat(
+        [days, pd.DataFrame(named, columns=columns).iloc[place].reset_index(drop=True)], axis=1
+    )
     month = daily["period_start"].to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
     return ChunkSums(days, _sums(daily.assign(month=month, series_id=codes), MONTH_KEYS))
 

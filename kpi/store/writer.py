@@ -81,6 +81,18 @@ class Combinations:
     codes: np.ndarray
     keys: list[SeriesKey]
 
+    def coarser(self, *dimensions: str) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+        """Each row's code among the distinct values of some ``dimensions`` (say platform and
+        account), and those values: worked out over the few thousand keys, never per row, so
+        a chunk can be grouped by them as integers instead of strings."""
+        positions = [DIMENSIONS.index(name) for name in dimensions]
+        found: dict[tuple[str, ...], int] = {}
+        of_key = np.array(
+            [found.setdefault(tuple(key[p] for p in positions), len(found)) for key in self.keys],
+            dtype=np.int64,
+        )
+        return of_key[self.codes], list(found)
+
 
 def combinations(frame: pd.DataFrame) -> Combinations:
     """The dimension combinations of a chunk: the series of its rows, before any database look-up
