@@ -178,25 +178,66 @@ def _is_date(column: Column) -> bool:
     return pd.api.types.is_datetime64_any_dtype(column.dtype)
 
 
+#: Rows per SQLite INSERT. Stepping and resetting a statement once per row cost about as much
+#: as binding the row's values: a statement of 200 rows bound from one flat list wrote a million
+#: facts in 2.3 s against 3.5 s one row at a time (per statement, a few thousand parameters, far
+#: below SQLite's limit of 32,766). One statement per chunk is slower again: SQLite then parses
+#: a statement of hundreds of thousands of rows.
+ROWS_PER_STATEMENT = 200
+
+
 def _execute_many(
     connection: Connection, table: str, columns: Mapping[str, Column], import_id: int
 ) -> None:
     # SQLite stores a bound NaN as NULL, so "not reported" needs no conversion; the import id
-    # is an integer of ours, written into the statement instead of bound a million times; the
-    # DBAPI cursor takes the rows from a generator, so no list of a million tuples is built.
+    # is an integer of ours, written into the statement instead of bound a million times. The
+    # values go into one object matrix, a row per fact, that reshapes into the flat parameter
+    # lists of the multi-row statements without a Python loop over the rows.
     objects, positions = _distinct(columns)
-    values = [iso_strings(pd.Series(c)) if _is_date(c) else np.asarray(c).tolist() for c in objects]
-    statement = (
-        f"INSERT INTO {table} ({', '.join(columns)}, import_id) "
-        f"VALUES ({', '.join(f'?{p + 1}' for p in positions)}, {int(import_id)})"
-    )
+    rows = len(objects[0])
+    matrix = np.empty((rows, len(objects)), dtype=object)
+    for index, column in enumerate(objects):
+        matrix[:, index] = iso_strings(pd.Series(column)) if _is_date(column) else column
     dbapi = connection.connection.driver_connection
-    assert dbapi is not None
+    assert isinstance(dbapi, sqlite3.Connection)
+    # builds of SQLite older than 3.32 allow only 999 parameters per statement
+    per_statement = min(
+        ROWS_PER_STATEMENT, dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(objects)
+    )
     cursor = dbapi.cursor()
     try:
-        cursor.executemany(statement, zip(*values, strict=True))
+        whole = rows - rows % per_statement
+        if whole:
+            cursor.executemany(
+                _multi_row_insert(
+                    table, columns, positions, len(objects), import_id, per_statement
+                ),
+                matrix[:whole].reshape(-1, per_statement * len(objects)).tolist(),
+            )
+        if whole < rows:
+            cursor.execute(
+                _multi_row_insert(table, columns, positions, len(objects), import_id, rows - whole),
+                matrix[whole:].reshape(-1).tolist(),
+            )
     finally:
         cursor.close()
+
+
+def _multi_row_insert(
+    table: str,
+    columns: Mapping[str, Column],
+    positions: Sequence[int],
+    width: int,
+    import_id: int,
+    rows: int,
+) -> str:
+    """``INSERT … VALUES (…), (…)`` of ``rows`` rows, each taking ``width`` parameters in turn
+    (numbered, so a column object given under two names is bound once per row)."""
+    values = ", ".join(
+        f"({', '.join(f'?{row * width + p + 1}' for p in positions)}, {int(import_id)})"
+        for row in range(rows)
+    )
+    return f"INSERT INTO {table} ({', '.join(columns)}, import_id) VALUES {values}"
 
 
 def _copy(
