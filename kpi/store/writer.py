@@ -11,6 +11,7 @@ import io
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import cast
 
 import numpy as np
@@ -85,11 +86,11 @@ class Combinations:
         """Each row's code among the distinct values of some ``dimensions`` (say platform and
         account), and those values: worked out over the few thousand keys, never per row, so
         a chunk can be grouped by them as integers instead of strings."""
-        positions = [DIMENSIONS.index(name) for name in dimensions]
+        assert len(dimensions) > 1, "itemgetter of one index returns the value, not a tuple"
+        pick = itemgetter(*(DIMENSIONS.index(name) for name in dimensions))
         found: dict[tuple[str, ...], int] = {}
         of_key = np.array(
-            [found.setdefault(tuple(key[p] for p in positions), len(found)) for key in self.keys],
-            dtype=np.int64,
+            [found.setdefault(pick(key), len(found)) for key in self.keys], dtype=np.int64
         )
         return of_key[self.codes], list(found)
 
