@@ -80,7 +80,7 @@ class Jobs:
                 or self._cache[0] != today
                 or now - self._cache[1] > CACHE_SECONDS
             ):
-                self._cache = (today, now, DigestCache())
+                self._cache = (today, now, DigestCache(self.services.catalog))
             return self._cache[2]
 
     @classmethod
