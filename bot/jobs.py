@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
+from bot.charts import png
 from bot.delivery import Claim, Delivery, Kind, Ledger
 from bot.rendering import Message
 from bot.services import Services
@@ -158,7 +159,7 @@ class Jobs:
         assert subscription.id is not None
         key = period_key(prepared.digest.period)
         try:
-            chart: bytes | None = prepared.chart.result()
+            chart: bytes | None = png(prepared.chart)
         except Exception:
             logger.exception("the chart of the digest to %s was not drawn", subscription.channel)
             chart = None

@@ -9,11 +9,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import psutil
+import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -59,6 +60,11 @@ def first_chart(panels: Sequence[KpiSeries]) -> bytes:
     """The chart as a thread's first one, on a figure drawn for nothing else before."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(charts.render, panels, TITLE).result()
+
+
+def first_chart_titled(panels: Sequence[KpiSeries], title: str) -> bytes:
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(charts.render, panels, title).result()
 
 
 def figure(rows: int) -> Figure:
@@ -136,6 +142,44 @@ def test_the_worker_draws_the_same_png_as_this_process() -> None:
         assert drawer.submit(FOUR, TITLE).result(timeout=60) == first_chart(FOUR)
     finally:
         drawer.close()
+
+
+def test_a_chart_the_worker_has_not_begun_is_drawn_by_the_thread_that_needs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the worker starts and draws the first charts, the caller waiting for a later one
+    draws it itself; every chart is the same PNG wherever drawn, and each is drawn once."""
+    here: list[str] = []
+    drawn = charts._Board.png
+
+    def counted(board: charts._Board, panels: Sequence[KpiSeries], title: str) -> bytes:
+        here.append(title)
+        return drawn(board, panels, title)
+
+    monkeypatch.setattr(charts._Board, "png", counted)  # this process only: not the worker
+    drawer = charts.ChartDrawer()
+    try:
+        titles = [f"{TITLE} {index}" for index in range(6)]
+        submitted = [drawer.submit(FOUR, title) for title in titles]
+        last = charts.png(submitted[-1])
+        assert here == [titles[-1]]  # the worker was still starting: drawn here
+        found = [charts.png(chart) for chart in submitted]
+        drawn_here = list(here)
+        assert len(drawn_here) < len(titles)  # the worker drew some
+        assert len(set(drawn_here)) == len(drawn_here)  # each once
+        assert found == [first_chart_titled(FOUR, title) for title in titles]
+        assert last == found[-1]
+    finally:
+        drawer.close()
+
+
+def test_charts_cancelled_by_a_shutdown_say_so() -> None:
+    drawer = charts.ChartDrawer()
+    submitted = [drawer.submit(THREE, f"{TITLE} {index}") for index in range(5)]
+    drawer.close()  # cancels what the worker has not begun
+    assert submitted[-1].cancelled()
+    with pytest.raises(CancelledError):
+        submitted[-1].result(timeout=60)
 
 
 def test_a_dead_worker_is_replaced_at_the_next_chart() -> None:
