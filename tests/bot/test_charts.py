@@ -144,11 +144,12 @@ def test_the_worker_draws_the_same_png_as_this_process() -> None:
         drawer.close()
 
 
-def test_a_chart_the_worker_has_not_begun_is_drawn_by_the_thread_that_needs_it(
+def test_a_thread_waiting_for_a_chart_draws_those_the_worker_has_not_begun(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """While the worker starts and draws the first charts, the caller waiting for a later one
-    draws it itself; every chart is the same PNG wherever drawn, and each is drawn once."""
+    """While the worker starts and draws the oldest charts, a thread that needs a chart draws it
+    if the worker has not begun it, and draws the newest ones while it waits for one the worker
+    has; every chart is the same PNG wherever drawn, and each is drawn once."""
     here: list[str] = []
     drawn = charts._Board.png
 
@@ -162,13 +163,14 @@ def test_a_chart_the_worker_has_not_begun_is_drawn_by_the_thread_that_needs_it(
         titles = [f"{TITLE} {index}" for index in range(6)]
         submitted = [drawer.submit(FOUR, title) for title in titles]
         last = charts.png(submitted[-1])
-        assert here == [titles[-1]]  # the worker was still starting: drawn here
+        assert here == [titles[-1]]  # the worker was still starting: drawn here, alone
+        first = charts.png(submitted[0])  # begun by the worker: the newest drawn meanwhile
+        assert titles[0] not in here and len(here) >= 2
+        assert here[1] == titles[-2]
         found = [charts.png(chart) for chart in submitted]
-        drawn_here = list(here)
-        assert len(drawn_here) < len(titles)  # the worker drew some
-        assert len(set(drawn_here)) == len(drawn_here)  # each once
+        assert found[0] == first and found[-1] == last
+        assert len(set(here)) == len(here)  # each once
         assert found == [first_chart_titled(FOUR, title) for title in titles]
-        assert last == found[-1]
     finally:
         drawer.close()
 
