@@ -319,6 +319,7 @@ def _wrapped() -> list[tuple[object, str, str | Callable[[tuple[Any, ...], dict[
     import kpi.alerting  # noqa: PLC0415
     import kpi.digest  # noqa: PLC0415
     import kpi.evaluate  # noqa: PLC0415
+    import kpi.pass_sums  # noqa: PLC0415
     import kpi.subscriptions  # noqa: PLC0415
     import kpi.targets  # noqa: PLC0415
     from bot.delivery import Ledger  # noqa: PLC0415
@@ -342,6 +343,9 @@ def _wrapped() -> list[tuple[object, str, str | Callable[[tuple[Any, ...], dict[
         (kpi.digest, "window_cells", "build: chart cells (window_cells)"),
         (kpi.digest, "_movers", "build: movers split"),
         (kpi.aggregate, "last_dates", "build: newest date per platform"),
+        (kpi.pass_sums, "dated_sums", "sums: a scope's dated sums (PassSums, one read per span)"),
+        (kpi.pass_sums, "period_sums", "sums: period sums per platform and campaign (PassSums)"),
+        (kpi.pass_sums, "window_cells", "sums: sums and ratios per window (window_cells)"),
         (bot.jobs, "evaluate_for_alert", "alert: rest of evaluate_for_alert"),
         (kpi.alerting._Sums, "drivers", "alert: drivers of a miss (period sums, split)"),
         (kpi.evaluate, "cells", _kpi_label("evaluate.cells")),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
+from bot.charts import png
 from bot.delivery import Claim, Delivery, Kind, Ledger
 from bot.rendering import Message
 from bot.services import Services
@@ -57,6 +58,8 @@ class AlertOutcome:
     period: str
     action: Action
     delivery: Delivery | None
+    #: Where the target stands after this judgement, as the pass records it.
+    state: AlertState
 
 
 #: Digests due at one time share their computations for this long (see DigestCache): long
@@ -80,7 +83,7 @@ class Jobs:
                 or self._cache[0] != today
                 or now - self._cache[1] > CACHE_SECONDS
             ):
-                self._cache = (today, now, DigestCache())
+                self._cache = (today, now, DigestCache(self.services.catalog))
             return self._cache[2]
 
     @classmethod
@@ -156,7 +159,7 @@ class Jobs:
         assert subscription.id is not None
         key = period_key(prepared.digest.period)
         try:
-            chart: bytes | None = prepared.chart.result()
+            chart: bytes | None = png(prepared.chart)
         except Exception:
             logger.exception("the chart of the digest to %s was not drawn", subscription.channel)
             chart = None
@@ -246,7 +249,8 @@ class Jobs:
         policy says (see kpi.alert_states).
 
         The targets due share one :class:`PassSums`: those asking about the same scope and
-        period are judged from one read of the store, and nothing read outlives the pass.
+        period are judged from one read of the store, and nothing read outlives the pass. Their
+        new states are recorded together at the end, in one transaction (see :meth:`_act`).
         """
         moment = now or self.services.clock()
         engine, settings = self.services.engine, self.services.settings
@@ -267,16 +271,28 @@ class Jobs:
                 due.append((target, period, key))
         catalog = self.services.catalog
         sums = PassSums.judging(engine, catalog, [(target, period) for target, period, _ in due])
-        outcomes = []
-        for target, period, key in due:
-            assert target.id is not None
-            evaluation = evaluate_for_alert(engine, target, catalog, period=period, sums=sums)
-            outcomes.append(self._act(evaluation, states.get(target.id), key, moment))
+        outcomes: list[AlertOutcome] = []
+        try:
+            for target, period, key in due:
+                assert target.id is not None
+                evaluation = evaluate_for_alert(engine, target, catalog, period=period, sums=sums)
+                outcomes.append(self._act(evaluation, states.get(target.id), key, moment))
+        finally:
+            # Each state after its target's claim (see _act), so all of them after the loop: a
+            # pass that stops half-way keeps the states of the targets it acted on.
+            alert_states.record(engine, *(outcome.state for outcome in outcomes))
         return outcomes
 
     def _act(
         self, evaluation: Evaluation, previous: AlertState | None, key: str, now: dt.datetime
     ) -> AlertOutcome:
+        """Claim and post what the policy says for a judgement, and say which state to record.
+
+        The state must be recorded after the claim, never before: recorded first, a crash
+        before the claim would leave the period judged and its alert never posted. Recorded
+        after, a crash leaves the target to be judged again, and the claim's unique key turns
+        the second post into a no-op (the sweep posts a claim left unposted). So the pass can
+        record its states once all its claims are made."""
         target = evaluation.target
         assert target.id is not None and target.channel
         state = evaluation.status.state
@@ -305,21 +321,18 @@ class Jobs:
             episode = delivery.id
         closes = state is TargetState.MET
         fresh = closes or action is Action.ALERT  # an acknowledgement lasts one episode
-        alert_states.record(
-            self.services.engine,
-            AlertState(
-                target_id=target.id,
-                state=state,
-                period=key,
-                evaluated_at=now,
-                value=evaluation.value,
-                episode_alert_id=None if closes else episode,
-                snoozed_until=previous.snoozed_until if previous else None,
-                acknowledged_by=None if fresh or previous is None else previous.acknowledged_by,
-                acknowledged_at=None if fresh or previous is None else previous.acknowledged_at,
-            ),
+        judged = AlertState(
+            target_id=target.id,
+            state=state,
+            period=key,
+            evaluated_at=now,
+            value=evaluation.value,
+            episode_alert_id=None if closes else episode,
+            snoozed_until=previous.snoozed_until if previous else None,
+            acknowledged_by=None if fresh or previous is None else previous.acknowledged_by,
+            acknowledged_at=None if fresh or previous is None else previous.acknowledged_at,
         )
-        return AlertOutcome(target.id, key, action, delivery)
+        return AlertOutcome(target.id, key, action, delivery, judged)
 
     # -- sweep ----------------------------------------------------------------------------
 

@@ -112,21 +112,30 @@ def _upsert(dialect: str) -> Insert:
     )
 
 
-def record(engine: Engine, new: AlertState) -> None:
-    """Store a judgement; snooze and acknowledgement survive it unless the episode closed."""
-    values = {
-        "target_id": new.target_id,
-        "state": new.state.value,
-        "period": new.period,
-        "evaluated_at": _utc(new.evaluated_at),
-        "value": new.value,
-        "episode_alert_id": new.episode_alert_id,
-        "snoozed_until": _utc(new.snoozed_until),
-        "acknowledged_by": new.acknowledged_by,
-        "acknowledged_at": _utc(new.acknowledged_at),
-    }
-    with engine.begin() as connection:
-        connection.execute(_upsert(engine.dialect.name), values)
+def record(engine: Engine, *judged: AlertState) -> None:
+    """Store judgements, all in one transaction and one statement; snooze and acknowledgement
+    survive them unless the episode closed (the caller passes on what survives).
+
+    An alert pass records its targets' states together, after their posts are claimed: on
+    PostgreSQL one transaction per target cost 4 round trips each (the pool's ping, BEGIN, the
+    upsert, COMMIT), 2,000 of the pass's 3,398 statements."""
+    rows = [
+        {
+            "target_id": new.target_id,
+            "state": new.state.value,
+            "period": new.period,
+            "evaluated_at": _utc(new.evaluated_at),
+            "value": new.value,
+            "episode_alert_id": new.episode_alert_id,
+            "snoozed_until": _utc(new.snoozed_until),
+            "acknowledged_by": new.acknowledged_by,
+            "acknowledged_at": _utc(new.acknowledged_at),
+        }
+        for new in judged
+    ]
+    if rows:
+        with engine.begin() as connection:
+            connection.execute(_upsert(engine.dialect.name), rows)
 
 
 def snooze(engine: Engine, target_id: int, until: dt.datetime) -> bool:

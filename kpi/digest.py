@@ -6,12 +6,14 @@ one with :func:`kpi.periods.today_in`), so it always reports the newest *closed*
 month, never one still filling up.
 
 Cost. Each KPI's line is a full ``ask()`` (value, comparison, sparkline, coverage, target),
-whose coverage is read once per scope and period for all the KPIs (``ask``'s ``shared``). The
-rest is shared by all the KPIs of the digest: one query per period for the sums per platform and
-campaign (both splits of every KPI's movers, and which platforms have rows in the period), one
-query over the 12 periods of the charts (daily rollup when the scope allows it), and the newest
-date per platform. Reach and follower growth, which cannot be summed over days, have their
-chart computed by :func:`kpi.evaluate.cells` instead.
+but its cells come from the sums the digest reads for its chart: one query over the 12 periods
+of the chart for every summed KPI and ratio of the scope (daily rollup when the scope allows
+it), from which each KPI's chart, sparkline, value and comparison follow (a ratio of sums).
+Reach and follower growth, which cannot be summed over days, keep their exact-window path
+(:func:`kpi.evaluate.cells`), once over the chart's periods. Coverage is read once per scope and
+period for all the KPIs (``ask``'s ``shared``). The rest is shared by all the KPIs of the digest:
+one query per period for the sums per platform and campaign (both splits of every KPI's movers,
+and which platforms have rows in the period) and the newest date per platform.
 
 The digests of one pass (every channel's Monday digest) mostly repeat each other: the same week,
 the default KPIs, a handful of scopes. A :class:`DigestCache` passed to each of them computes
@@ -22,31 +24,20 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Hashable, Sequence
-from contextlib import closing
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar, cast
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
-from kpi import aggregate, evaluate
+from kpi import aggregate
 from kpi.aggregate import Scope
 from kpi.answer import Answer, Point
-from kpi.catalog import Kpi, RatioKpi, SumKpi
+from kpi.catalog import Kpi
 from kpi.dimensions import Dimension
-from kpi.measures import Measure
-from kpi.movers import (
-    LIMIT,
-    NO_MOVERS,
-    Change,
-    Movers,
-    PeriodSums,
-    dated_sums,
-    decomposable,
-    period_sums,
-    window_cells,
-)
+from kpi.movers import LIMIT, NO_MOVERS, Change, Movers, PeriodSums, decomposable
+from kpi.pass_sums import PassSums
 from kpi.periods import Grain, Period, grain_periods, last_closed, previous
 from kpi.query import ask
 from kpi.request import Filters, Request
@@ -57,6 +48,8 @@ _T = TypeVar("_T")
 #: Periods in a digest's chart.
 SERIES_PERIODS = 12
 DIGEST_GRAINS = (Grain.DAY, Grain.WEEK, Grain.MONTH)
+#: What each KPI's change is split by, and the platforms with data in the period.
+MOVER_DIMENSIONS = (Dimension.PLATFORM, Dimension.CAMPAIGN)
 
 
 @dataclass(frozen=True)
@@ -126,19 +119,27 @@ class Digest:
 
 class DigestCache:
     """What the digests of one pass share, so that each is computed once whatever the number of
-    channels asking: a KPI's answer for a scope and period (and what answers for the same scope
-    and period share), the sums per platform and campaign of a period, the chart's sums and the
-    platforms' newest dates.
+    channels asking: the pass's sums (:class:`kpi.pass_sums.PassSums`: each scope's sums read
+    once for every KPI's chart, sparkline, value and comparison, and each period's sums per
+    platform and campaign), a KPI's answer for a scope and period (and what answers for the
+    same scope and period share), each KPI's movers and the platforms' newest dates.
 
-    Pass one cache to the :func:`build_digest` calls of one pass (the digests due at one time)
-    and drop it afterwards: a value is the store's as of the first digest that needed it, so a
-    cache kept longer would not see later imports. Safe to share between threads (at worst a
-    value is computed twice).
+    ``kpis`` are the KPIs the pass may show (the catalog), whose measures every read of sums
+    includes, so that digests of different KPIs over one scope share it. Pass one cache to the
+    :func:`build_digest` calls of one pass (the digests due at one time) and drop it
+    afterwards: a value is the store's as of the first digest that needed it, so a cache kept
+    longer would not see later imports. Safe to share between threads (at worst a value is
+    computed twice).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kpis: Iterable[Kpi] = (), *, whole_store_groups: bool = True) -> None:
+        """``whole_store_groups``: see :class:`kpi.pass_sums.PassSums` (a pass covers several
+        scopes; a single digest does not)."""
         self._values: dict[Hashable, object] = {}
         self._lock = threading.Lock()
+        self._kpis = list(kpis)
+        self._whole_store_groups = whole_store_groups
+        self._sums: dict[Engine, PassSums] = {}
 
     def remember(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """The value computed for ``key``, computing it on first use."""
@@ -149,25 +150,17 @@ class DigestCache:
         with self._lock:
             return cast(_T, self._values.setdefault(key, value))
 
-
-class _OnDemand:
-    """One connection for a digest's reads, checked out of the pool on first use: in a pass,
-    most digests find everything in the :class:`DigestCache` and need none, and on PostgreSQL a
-    checkout is a round trip (the pool's ping)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._connection: Connection | None = None
-
-    def __call__(self) -> Connection:
-        if self._connection is None:
-            self._connection = self._engine.connect()
-        return self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+    def sums(self, engine: Engine, kpis: Sequence[Kpi]) -> PassSums:
+        """The pass's sums on ``engine``, reading the measures of the cache's KPIs and of
+        ``kpis``. A KPI outside them (not in the catalog the cache was made for) gets new sums
+        that read its measures too, used from then on."""
+        with self._lock:
+            found = self._sums.get(engine)
+            if found is None or not found.covers(kpis):
+                self._kpis.extend(kpis)
+                found = PassSums(engine, self._kpis, whole_store_groups=self._whole_store_groups)
+                self._sums[engine] = found
+            return found
 
 
 def build_digest(
@@ -194,53 +187,53 @@ def build_digest(
     period = last_closed(grain, today, week_start)
     before = previous(period)
     scope = Scope(tuple(filters))
-    cache = DigestCache() if cache is None else cache
-    lines = tuple(
-        DigestLine(
-            kpi, _answer(engine, cache, kpi, period, filters, today, timezone, week_start, targets)
+    cache = DigestCache(kpis, whole_store_groups=False) if cache is None else cache
+    sums = cache.sums(engine, kpis)
+    charted = grain_periods(period, SERIES_PERIODS)
+    # The chart first: its periods hold every sparkline's and comparison's, so that the answers
+    # below find their cells in the pass's sums.
+    series = tuple(
+        KpiSeries(
+            kpi,
+            tuple(
+                Point(p, None if cell is None else cell.value)
+                for p, cell in zip(charted, sums.series(kpi, scope, charted), strict=True)
+            ),
+            _threshold(targets, kpi, scope, period),
         )
         for kpi in kpis
     )
-    split = [kpi for kpi in kpis if decomposable(kpi)]
-    charted = grain_periods(period, SERIES_PERIODS)
-    dimensions = (Dimension.PLATFORM, Dimension.CAMPAIGN) if split else (Dimension.PLATFORM,)
-    measures = frozenset(_measures(split))
-    with closing(_OnDemand(engine)) as connection:
-
-        def sums(when: Period) -> PeriodSums:
-            key = ("sums", when.start, when.end, scope, dimensions, measures)
-            return cache.remember(
-                key, lambda: period_sums(connection(), measures, when, scope, dimensions)
-            )
-
-        now = sums(period)
-        prior = sums(before) if split else now
-        values = _series_values(connection, cache, kpis, charted, scope)
-        newest = cache.remember(
-            ("newest", scope), lambda: aggregate.last_dates(connection(), scope)
+    lines = tuple(
+        DigestLine(
+            kpi,
+            _answer(
+                engine, cache, sums, kpi, period, filters, today, timezone, week_start, targets
+            ),
         )
-    change = cache.remember(("change", now, prior), lambda: Change(now, prior))
+        for kpi in kpis
+    )
+    change = sums.change(scope, period, before, MOVER_DIMENSIONS)
+    newest = cache.remember(("newest", scope), partial(_last_dates, engine, scope))
     return Digest(
         period=period,
         previous=before,
         timezone=timezone,
         lines=lines,
-        movers=tuple(_movers(kpi, change, movers_limit) for kpi in kpis),
-        freshness=_freshness(newest, now, filters),
-        series=tuple(
-            KpiSeries(
-                kpi,
-                tuple(Point(p, v) for p, v in zip(charted, values[kpi.name], strict=True)),
-                _threshold(targets, kpi, scope, period),
+        movers=tuple(
+            cache.remember(
+                ("movers", kpi, change, movers_limit), partial(_movers, kpi, change, movers_limit)
             )
             for kpi in kpis
         ),
+        freshness=_freshness(newest, change.now, filters),
+        series=series,
     )
 
 
 def _answer(
     engine: Engine,
     cache: DigestCache,
+    sums: PassSums,
     kpi: Kpi,
     period: Period,
     filters: Filters,
@@ -263,47 +256,14 @@ def _answer(
             week_start=week_start,
             targets=judged,
             shared=cache,
+            sums=sums,
         ),
     )
 
 
-def _series_values(
-    connection: Callable[[], Connection],
-    cache: DigestCache,
-    kpis: Sequence[Kpi],
-    charted: Sequence[Period],
-    scope: Scope,
-) -> dict[str, list[float | None]]:
-    """Each KPI's value per charted period: the sums and ratios from one dated query."""
-    summed = frozenset(_measures([k for k in kpis if isinstance(k, SumKpi | RatioKpi)]))
-    start, end = charted[0].start, charted[-1].end
-    values: dict[str, list[float | None]] = {}
-    for kpi in kpis:
-        if isinstance(kpi, SumKpi | RatioKpi):
-            dated = cache.remember(
-                ("dated", start, end, scope, summed),
-                lambda: dated_sums(connection(), summed, start, end, scope),
-            )
-            found = window_cells(kpi, dated, charted)
-            values[kpi.name] = [None if cell is None else cell.value for cell in found]
-        else:
-            cells = cache.remember(
-                ("cells", kpi, tuple(charted), scope),
-                partial(_chart_cells, connection, kpi, charted, scope),
-            )
-            by_bucket = {cell.bucket: cell.value for cell in cells}
-            values[kpi.name] = [by_bucket.get(i) for i in range(len(charted))]
-    return values
-
-
-def _chart_cells(
-    connection: Callable[[], Connection], kpi: Kpi, charted: Sequence[Period], scope: Scope
-) -> list[evaluate.Cell]:
-    return evaluate.cells(connection(), kpi, charted, scope, with_bounds=False)
-
-
-def _measures(kpis: Sequence[Kpi]) -> set[Measure]:
-    return {measure for kpi in kpis for measure in kpi.measures()}
+def _last_dates(engine: Engine, scope: Scope) -> dict[str, dt.date]:
+    with engine.connect() as connection:
+        return aggregate.last_dates(connection, scope)
 
 
 def _movers(kpi: Kpi, change: Change, limit: int) -> KpiMovers:

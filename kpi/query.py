@@ -7,13 +7,16 @@ same code runs on SQLite and PostgreSQL.
 What an answer says about its period and scope rather than its KPI (the coverage, the rows only
 partly inside the dates) is the same for every KPI asked about them. A caller answering many
 questions at once (a digest pass: 145 answers over 12 scopes) passes a :class:`Shared` so that
-those are read once per period and scope, not once per answer.
+those are read once per period and scope, not once per answer, and a
+:class:`kpi.pass_sums.PassSums` so that the sparklines of all the KPIs over one scope come from
+one read of its sums (137 reads of the same scope's sums for different measures before).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Hashable, Sequence
+from contextlib import closing
 from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -23,6 +26,7 @@ from kpi.aggregate import Scope
 from kpi.answer import Answer, BreakdownRow, Comparison, Coverage, Point, Verdict
 from kpi.catalog import Direction, Kpi, LevelGrowthKpi, UniqueKpi, Unit
 from kpi.evaluate import Cell
+from kpi.pass_sums import PassSums
 from kpi.periods import Grain, Period, grain_periods
 from kpi.request import Breakdown, Request
 from kpi.targets import Target, applicable, judge
@@ -44,6 +48,47 @@ class Shared(Protocol):
 
 def _once(shared: Shared | None, key: Hashable, compute: Callable[[], _T]) -> _T:
     return compute() if shared is None else shared.remember(key, compute)
+
+
+class _OnDemand:
+    """One connection, checked out of the pool on first use: an answer or a digest whose
+    reads are all shared with earlier ones needs none, and on PostgreSQL a checkout is a round
+    trip (the pool's ping) and its reads a BEGIN and a ROLLBACK more."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    def __call__(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class _Cells:
+    """Where an answer's cells come from: its own reads, or the pass's shared sums."""
+
+    def __init__(self, connection: _OnDemand, sums: PassSums | None) -> None:
+        self._connection, self._sums = connection, sums
+
+    def series(self, kpi: Kpi, periods: Sequence[Period], scope: Scope) -> list[Cell | None]:
+        """The KPI per period (a sparkline: reach only where exact, without bounds)."""
+        if self._sums is not None:
+            return self._sums.series(kpi, scope, periods)
+        found = evaluate.cells(self._connection(), kpi, periods, scope, with_bounds=False)
+        by_bucket = {cell.bucket: cell for cell in found}
+        return [by_bucket.get(index) for index in range(len(periods))]
+
+    def bounded(self, kpi: Kpi, period: Period, scope: Scope) -> Cell | None:
+        """The KPI over one period, with reach's bounds where it is not exact."""
+        if self._sums is not None:
+            return self._sums.cells(kpi, scope, [period])[0]
+        return _single(evaluate.cells(self._connection(), kpi, [period], scope))
 
 
 def _verdict(kpi: Kpi, change: float | None) -> Verdict:
@@ -150,32 +195,30 @@ def ask(
     top: int = TOP,
     targets: Sequence[Target] = (),
     shared: Shared | None = None,
+    sums: PassSums | None = None,
 ) -> Answer:
     """Answer ``question`` as of ``today`` (the caller's date in ``timezone``).
 
     ``targets`` are the stored targets; the one with the same KPI, scope and kind of period
     gives the answer its target status. ``shared`` keeps what the answers to other KPIs over
-    the same period and scope can reuse (see the module docstring).
+    the same period and scope can reuse, and ``sums`` gives the sparkline, the value and the
+    comparison from the pass's shared sums (see the module docstring).
     """
     kpi, period = question.kpi, question.period
     scope = Scope(question.filters)
     sparkline = grain_periods(period, SPARKLINE)
-    with engine.connect() as connection:
-        spark_cells = evaluate.cells(connection, kpi, sparkline, scope, with_bounds=False)
-        by_bucket = {cell.bucket: cell for cell in spark_cells}
-        main = by_bucket.get(len(sparkline) - 1)
+    with closing(_OnDemand(engine)) as connection:
+        read = _Cells(connection, sums)
+        spark = read.series(kpi, sparkline, scope)
+        main = spark[-1]
         if isinstance(kpi, UniqueKpi) and main is None:  # not exact: say between what
-            main = _single(evaluate.cells(connection, kpi, [period], scope))
+            main = read.bounded(kpi, period, scope)
         comparison = None
         if question.comparison is not None:
-            before = next(
-                (by_bucket.get(i) for i, p in enumerate(sparkline) if p == question.comparison),
-                None,
-            )
-            if before is None and question.comparison not in sparkline:
-                before = _single(
-                    evaluate.cells(connection, kpi, [question.comparison], scope, with_bounds=False)
-                )
+            if question.comparison in sparkline:
+                before = spark[sparkline.index(question.comparison)]
+            else:
+                (before,) = read.series(kpi, [question.comparison], scope)
             comparison = compare(
                 kpi,
                 main.value if main else None,
@@ -184,15 +227,15 @@ def ask(
             )
         breakdown: tuple[BreakdownRow, ...] = ()
         if question.breakdown is not None:
-            breakdown = _breakdown(connection, question, scope, week_start, top)
+            breakdown = _breakdown(connection(), question, scope, week_start, top)
         window = (period.start, period.end, scope)
         partial = _once(
             shared,
             ("ask: partial overlaps", *window),
-            lambda: aggregate.partial_overlaps(connection, period.start, period.end, scope),
+            lambda: aggregate.partial_overlaps(connection(), period.start, period.end, scope),
         )
         coverage = _once(
-            shared, ("ask: coverage", *window), lambda: _coverage(connection, question, scope)
+            shared, ("ask: coverage", *window), lambda: _coverage(connection(), question, scope)
         )
     low = _low_volume(kpi, main)
     target = applicable(targets, kpi, scope, period)
@@ -209,8 +252,7 @@ def ask(
         breakdown_by=question.breakdown.value if question.breakdown else None,
         breakdown=breakdown,
         series=tuple(
-            Point(p, by_bucket[i].value if i in by_bucket else None)
-            for i, p in enumerate(sparkline)
+            Point(p, cell.value if cell else None) for p, cell in zip(sparkline, spark, strict=True)
         ),
         coverage=coverage,
         target=judge(target, kpi, main) if target is not None else None,

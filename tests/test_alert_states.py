@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from kpi import alert_states, targets
 from kpi.alert_states import Action, AlertState, decide
@@ -77,3 +78,31 @@ def test_rows_round_trip_and_go_with_their_target(engine: Engine) -> None:
     assert stored.snoozed(NOW) and not stored.snoozed(until)
     targets.remove(engine, target_id)
     assert alert_states.load(engine) == {}
+
+
+def test_a_pass_records_its_states_in_one_statement(engine: Engine) -> None:
+    ids = [
+        targets.save(engine, Target(kpi, ">=", 0.01, TargetGrain.WEEK, channel="C1"), now=NOW)
+        for kpi in ("ctr", "cpc", "roas")
+    ]
+    verdicts = ((MISSED, 0.008), (MET, 0.3), (NO_DATA, None))
+    judged = [
+        AlertState(target_id, state, "2026-11-16..2026-11-22", NOW, value)
+        for target_id, (state, value) in zip(ids, verdicts, strict=True)
+    ]
+    statements: list[tuple[str, bool]] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *args: object) -> None:
+        statements.append((statement, bool(args[-1])))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        alert_states.record(engine, *judged)
+        alert_states.record(engine)  # nothing judged: nothing written
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1 and statements[0][1]  # one executemany
+    assert alert_states.load(engine) == dict(zip(ids, judged, strict=True))
+    again = replace(judged[0], state=MET, value=0.02, episode_alert_id=None)
+    alert_states.record(engine, again)
+    assert alert_states.load(engine)[ids[0]] == again

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,8 +14,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, event
 
+from kpi import demo, evaluate
 from kpi import digest as digest_module
-from kpi import evaluate
 from kpi.aggregate import Scope
 from kpi.answer import Answer, TargetState
 from kpi.catalog import BUILTIN, Kpi
@@ -324,3 +326,98 @@ def test_demo_digest_of_every_kpi(demo_store: Engine, filters: Any) -> None:
     roas = kpis.index(BUILTIN["roas"])
     assert found.series[roas].threshold == 3.0
     assert found.lines[roas].answer.target is not None
+
+
+def _close(found: object, expected: object, where: str = "") -> None:
+    """``found == expected``, floats up to rounding: a pass computes ratios from the sums per
+    day with ``math.fsum``, ``ask()`` alone from the database's running sums."""
+    if isinstance(expected, float) and isinstance(found, float):
+        assert math.isclose(found, expected, rel_tol=1e-12, abs_tol=1e-15), where
+    elif dataclasses.is_dataclass(expected) and not isinstance(expected, type):
+        assert type(found) is type(expected), where
+        for field in dataclasses.fields(expected):
+            _close(
+                getattr(found, field.name), getattr(expected, field.name), f"{where}.{field.name}"
+            )
+    elif isinstance(expected, tuple | list):
+        assert isinstance(found, tuple | list) and len(found) == len(expected), where
+        for index, (a, b) in enumerate(zip(found, expected, strict=True)):
+            _close(a, b, f"{where}[{index}]")
+    else:
+        assert found == expected, where
+
+
+DEMO_SCOPES = [
+    (),
+    ((Dimension.PLATFORM, ("tiktok",)),),
+    ((Dimension.PLATFORM, ("facebook", "instagram")),),
+    ((Dimension.CAMPAIGN, ("Black Friday 2026",)),),
+    ((Dimension.ACCOUNT, ("acme",)),),
+]
+
+
+def test_a_pass_of_digests_shows_what_each_kpi_shows_alone(engine: Engine, tmp_path: Path) -> None:
+    """The pass's shared sums (one read per scope for every KPI's chart, sparkline, value and
+    comparison; the movers of platform and campaign scopes from the whole store's sums) give
+    each line, chart, mover and freshness what the per-KPI path gives: ``ask()`` alone,
+    ``evaluate.cells`` over the chart's periods, ``movers()`` and a digest built alone."""
+    load(engine, demo.generate(TODAY - dt.timedelta(days=1), days=70), tmp_path)
+    kpis = list(BUILTIN)
+    targets = [
+        Target("roas", ">=", 3.0, TargetGrain.WEEK, id=1),
+        Target("ctr", ">=", 0.012, TargetGrain.WEEK, filters=DEMO_SCOPES[1], id=2),
+        Target("reach", ">=", 1000.0, TargetGrain.WEEK, id=3),
+    ]
+    charted = grain_periods(WEEK, SERIES_PERIODS)
+    cache = DigestCache(BUILTIN)
+    judged = []
+    for filters in DEMO_SCOPES:
+        scope = Scope(filters)
+        found = weekly_digest(engine, kpis, filters=filters, targets=targets, cache=cache)
+        _close(found, weekly_digest(engine, kpis, filters=filters, targets=targets), str(filters))
+        judged += [line.answer.target.state for line in found.lines if line.answer.target]
+        for line, series, split in zip(found.lines, found.series, found.movers, strict=True):
+            kpi = line.kpi
+            where = f"{kpi.name} {filters}"
+            alone = ask(
+                engine,
+                Request(kpi, WEEK, BEFORE, filters=filters),
+                today=TODAY,
+                timezone="Europe/Paris",
+                targets=targets,
+            )
+            _close(line.answer, alone, where)
+            with engine.connect() as connection:
+                cells = evaluate.cells(connection, kpi, charted, scope, with_bounds=False)
+            by_bucket = {cell.bucket: cell.value for cell in cells}
+            _close([p.value for p in series.points], [by_bucket.get(i) for i in range(12)], where)
+            for by, movers_found in (
+                (Dimension.PLATFORM, split.by_platform),
+                (Dimension.CAMPAIGN, split.by_campaign),
+            ):
+                expected = movers(engine, kpi, WEEK, BEFORE, filters=filters, by=by)
+                _close(movers_found, expected, f"{where} by {by.value}")
+    assert len(judged) == 3, judged  # roas and reach unfiltered, ctr on tiktok
+
+
+def test_digests_of_other_kpis_over_a_scope_read_no_more_sums(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _store(engine, tmp_path)
+    cache = DigestCache(BUILTIN)
+    weekly_digest(engine, [CTR, CPC], cache=cache)
+    others = [CLICKS, BUILTIN["roas"], BUILTIN["cpm"], BUILTIN["engagement_rate"]]
+    with counted(engine) as statements:
+        found = weekly_digest(engine, others, cache=cache)
+    assert statements == []  # every sum and ratio follows from the scope's sums read once
+    _close(found, weekly_digest(engine, others))
+
+
+def test_a_cache_made_without_the_catalog_reads_what_a_kpi_needs(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _store(engine, tmp_path)
+    cache = DigestCache()
+    weekly_digest(engine, [CTR], cache=cache)
+    roas = weekly_digest(engine, [CTR, BUILTIN["roas"]], cache=cache)  # revenue: not read yet
+    _close(roas, weekly_digest(engine, [CTR, BUILTIN["roas"]]))

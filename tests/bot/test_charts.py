@@ -9,11 +9,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import psutil
+import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -59,6 +60,11 @@ def first_chart(panels: Sequence[KpiSeries]) -> bytes:
     """The chart as a thread's first one, on a figure drawn for nothing else before."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(charts.render, panels, TITLE).result()
+
+
+def first_chart_titled(panels: Sequence[KpiSeries], title: str) -> bytes:
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(charts.render, panels, title).result()
 
 
 def figure(rows: int) -> Figure:
@@ -136,6 +142,46 @@ def test_the_worker_draws_the_same_png_as_this_process() -> None:
         assert drawer.submit(FOUR, TITLE).result(timeout=60) == first_chart(FOUR)
     finally:
         drawer.close()
+
+
+def test_a_thread_waiting_for_a_chart_draws_those_the_worker_has_not_begun(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the worker starts and draws the oldest charts, a thread that needs a chart draws it
+    if the worker has not begun it, and draws the newest ones while it waits for one the worker
+    has; every chart is the same PNG wherever drawn, and each is drawn once."""
+    here: list[str] = []
+    drawn = charts._Board.png
+
+    def counted(board: charts._Board, panels: Sequence[KpiSeries], title: str) -> bytes:
+        here.append(title)
+        return drawn(board, panels, title)
+
+    monkeypatch.setattr(charts._Board, "png", counted)  # this process only: not the worker
+    drawer = charts.ChartDrawer()
+    try:
+        titles = [f"{TITLE} {index}" for index in range(6)]
+        submitted = [drawer.submit(FOUR, title) for title in titles]
+        last = charts.png(submitted[-1])
+        assert here == [titles[-1]]  # the worker was still starting: drawn here, alone
+        first = charts.png(submitted[0])  # begun by the worker: the newest drawn meanwhile
+        assert titles[0] not in here and len(here) >= 2
+        assert here[1] == titles[-2]
+        found = [charts.png(chart) for chart in submitted]
+        assert found[0] == first and found[-1] == last
+        assert len(set(here)) == len(here)  # each once
+        assert found == [first_chart_titled(FOUR, title) for title in titles]
+    finally:
+        drawer.close()
+
+
+def test_charts_cancelled_by_a_shutdown_say_so() -> None:
+    drawer = charts.ChartDrawer()
+    submitted = [drawer.submit(THREE, f"{TITLE} {index}") for index in range(5)]
+    drawer.close()  # cancels what the worker has not begun
+    assert submitted[-1].cancelled()
+    with pytest.raises(CancelledError):
+        submitted[-1].result(timeout=60)
 
 
 def test_a_dead_worker_is_replaced_at_the_next_chart() -> None:

@@ -311,3 +311,57 @@ def test_a_digest_pass_reads_the_targets_once(
     monkeypatch.setattr(targets, "load", counted)
     assert len(jobs.digest_pass(TODAY)) == 2
     assert len(reads) == 1
+
+
+def test_states_recorded_after_the_claims_keep_each_alert_once_across_failures(
+    jobs: Jobs, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass records its targets' states together, after their claims. A pass that fails
+    half-way keeps the states of the targets it acted on; a pass that dies before recording
+    any (the process killed) leaves its targets to be judged again, and their claims make the
+    second judgement post nothing more."""
+    engine = jobs.services.engine
+    actual = _ctr_last_week(jobs)
+    first, second = (
+        targets.save(
+            engine,
+            Target("ctr", ">=", actual * 1.5, TargetGrain.WEEK, channel=channel),
+            now=TUESDAY,
+        )
+        for channel in ("C0GENERAL", "C0MARKETING")
+    )
+    renderer = jobs.services.renderer
+    rendered = renderer.alert
+    calls: list[int] = []
+
+    def fails_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("rendering failed")
+        return rendered(*args, **kwargs)
+
+    monkeypatch.setattr(renderer, "alert", fails_second)
+    with pytest.raises(RuntimeError, match="rendering failed"):
+        jobs.alerts_pass(TUESDAY)
+    assert set(alert_states.load(engine)) == {first}  # the first target's state is kept
+    monkeypatch.setattr(renderer, "alert", rendered)
+
+    recorded = alert_states.record
+
+    def dies(*_args: Any) -> None:
+        raise KeyboardInterrupt  # killed between the claims and the states
+
+    monkeypatch.setattr(alert_states, "record", dies)
+    with pytest.raises(KeyboardInterrupt):
+        jobs.alerts_pass(TUESDAY)
+    assert set(alert_states.load(engine)) == {first}
+    monkeypatch.setattr(alert_states, "record", recorded)
+
+    (again,) = jobs.alerts_pass(TUESDAY)  # the second target, judged again
+    assert again.target_id == second and again.action is Action.ALERT
+    assert again.delivery is not None and again.delivery.status is Status.POSTED
+    posts = [call.params["channel"] for call in slack.calls_to("chat.postMessage")]
+    assert sorted(posts) == ["C0GENERAL", "C0MARKETING"]  # each alert once
+    stored = alert_states.load(engine)
+    assert stored[second].episode_alert_id == again.delivery.id
+    assert jobs.alerts_pass(TUESDAY) == []
