@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Row, select, update
+from sqlalchemy import Engine, Insert, Row, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kpi.answer import TargetState
@@ -98,23 +98,41 @@ def load(engine: Engine) -> dict[int, AlertState]:
     return {row.target_id: _state(row) for row in rows}
 
 
+#: Set by people in Slack while a pass may be running, never by the pass itself.
+_CLICKED = ("snoozed_until", "acknowledged_by", "acknowledged_at")
+
+
 @functools.cache
 def _upsert(dialect: str) -> Insert:
-    """Insert or replace one target's whole row (:func:`record` passes on what survives),
-    built once per dialect: building it anew for each of an alert pass's 500 targets cost more
-    than running it."""
+    """Insert a target's row, or update the judgement of the stored one; built once per
+    dialect: building it anew for each of an alert pass's 500 targets cost more than running it.
+
+    A pass records its states seconds after it loaded them, so a Snooze or Acknowledge clicked
+    in between must survive: the stored snooze is never overwritten, and the stored
+    acknowledgement is kept while the episode is the same one (an acknowledgement lasts one
+    episode, so a new or closed episode takes the pass's, which is none).
+    """
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = builder(target_states)
-    key = target_states.c.target_id
-    replaced = (column.name for column in target_states.columns if column is not key)
+    stored, new = target_states.c, statement.excluded
+    same_episode = stored.episode_alert_id.is_not_distinct_from(new.episode_alert_id)
+    judged = {
+        column.name: new[column.name]
+        for column in target_states.columns
+        if column is not stored.target_id and column.name not in _CLICKED
+    }
+    acknowledged = {
+        name: case((same_episode, stored[name]), else_=new[name])
+        for name in ("acknowledged_by", "acknowledged_at")
+    }
     return statement.on_conflict_do_update(
-        index_elements=[key], set_={name: statement.excluded[name] for name in replaced}
+        index_elements=[stored.target_id], set_={**judged, **acknowledged}
     )
 
 
 def record(engine: Engine, *judged: AlertState) -> None:
-    """Store judgements, all in one transaction and one statement; snooze and acknowledgement
-    survive them unless the episode closed (the caller passes on what survives).
+    """Store judgements, all in one transaction and one statement; a snooze, and an
+    acknowledgement of the same episode, survive them (see :func:`_upsert`).
 
     An alert pass records its targets' states together, after their posts are claimed: on
     PostgreSQL one transaction per target cost 4 round trips each (the pool's ping, BEGIN, the

@@ -6,11 +6,12 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, insert
 
 from kpi import alert_states, targets
 from kpi.alert_states import Action, AlertState, decide
 from kpi.answer import TargetState
+from kpi.store.schema import deliveries
 from kpi.targets import Target, TargetGrain
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
@@ -106,3 +107,45 @@ def test_a_pass_records_its_states_in_one_statement(engine: Engine) -> None:
     again = replace(judged[0], state=MET, value=0.02, episode_alert_id=None)
     alert_states.record(engine, again)
     assert alert_states.load(engine)[ids[0]] == again
+
+
+def test_clicks_during_a_pass_survive_its_states(engine: Engine) -> None:
+    """A pass records states it loaded seconds before: a Snooze or Acknowledge clicked in between
+    is kept while the episode goes on, and an acknowledgement ends with its episode."""
+    target_id = targets.save(
+        engine, Target("ctr", ">=", 0.01, TargetGrain.WEEK, channel="C1"), now=NOW
+    )
+    week = "2026-11-16..2026-11-22"
+    with engine.begin() as connection:
+        alert = connection.execute(
+            insert(deliveries)
+            .values(
+                kind="alert",
+                subject_id=target_id,
+                channel="C1",
+                period=week,
+                status="posted",
+                message="{}",
+                claimed_at=NOW,
+                claimed_by="test",
+            )
+            .returning(deliveries.c.id)
+        ).scalar_one()
+    alert_states.record(
+        engine, AlertState(target_id, MISSED, week, NOW, 0.008, episode_alert_id=alert)
+    )
+    loaded = alert_states.load(engine)[target_id]  # the next pass starts
+    until = NOW + dt.timedelta(days=1)
+    assert alert_states.snooze(engine, target_id, until)
+    assert alert_states.acknowledge(engine, target_id, "U0ALICE", NOW)
+    still = replace(loaded, period="2026-11-23..2026-11-29", evaluated_at=NOW, value=0.007)
+    alert_states.record(engine, still)  # built from the state loaded before the clicks
+    stored = alert_states.load(engine)[target_id]
+    assert (stored.period, stored.value) == (still.period, 0.007)
+    assert stored.snoozed_until == until
+    assert (stored.acknowledged_by, stored.acknowledged_at) == ("U0ALICE", NOW)
+    closed = replace(still, state=MET, period="2026-11-30..2026-12-06", episode_alert_id=None)
+    alert_states.record(engine, closed)
+    stored = alert_states.load(engine)[target_id]
+    assert (stored.acknowledged_by, stored.acknowledged_at) == (None, None)
+    assert stored.snoozed_until == until  # a snooze runs out by itself
