@@ -20,7 +20,6 @@ from kpi.catalog import (
     RatioKpi,
     SumKpi,
     UniqueKpi,
-    Unit,
     UnknownKpiError,
 )
 from kpi.commands import SUBCOMMAND_HELP
@@ -125,18 +124,11 @@ def _shown(kpi: Kpi, value: float | None, currency: str | None, bounds: Bounds |
     return formatting.value(kpi, value, currency)
 
 
-def _signed(kpi: Kpi, number: float, currency: str | None) -> str:
-    """A margin: percentage points for percent KPIs, the KPI's unit otherwise."""
-    if kpi.unit is Unit.PERCENT:
-        return f"{number * 100:+.2f} pp"
-    return ("+" if number >= 0 else "-") + formatting.value(kpi, abs(number), currency)
-
-
 def _target(kpi: Kpi, target: TargetStatus, currency: str | None) -> tuple[str, str]:
     """The heading (the threshold) and the state, with by how much when it is known."""
     comparator = COMPARATORS.get(target.comparator, target.comparator)
     heading = f"Target {comparator} {formatting.value(kpi, target.threshold, currency)}"
-    margin = "" if target.margin is None else _signed(kpi, target.margin, currency)
+    margin = "" if target.margin is None else formatting.difference(kpi, target.margin, currency)
     match target.state:
         case TargetState.MET:
             state = f"met ({margin})" if margin else "met"

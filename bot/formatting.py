@@ -23,12 +23,14 @@ def _count(value: float) -> str:
 
 
 def money(value: float, currency: str | None) -> str:
-    amount = f"{abs(value):,.2f}"
-    sign = "-" if value < 0 else ""
+    return ("-" if value < 0 else "") + _in_currency(f"{abs(value):,.2f}", currency)
+
+
+def _in_currency(amount: str, currency: str | None) -> str:
     code = (currency or "").upper()
     if code in SYMBOLS:
-        return f"{sign}{SYMBOLS[code]}{amount}"
-    return f"{sign}{amount} {code}".rstrip()
+        return f"{SYMBOLS[code]}{amount}"
+    return f"{amount} {code}".rstrip()
 
 
 def value(kpi: Kpi, number: float | None, currency: str | None = None) -> str:
@@ -57,14 +59,34 @@ def change(kpi: Kpi, comparison: Comparison, currency: str | None = None) -> str
     if comparison.change_pct is not None:
         parts.append(f"{comparison.change_pct * 100:+.1f}%")
     if comparison.change_pp is not None:
-        parts.append(f"{comparison.change_pp * 100:+.2f} pp")
+        parts.append(difference(kpi, comparison.change_pp, currency))
     elif kpi.unit is not Unit.PERCENT:
-        sign = "+" if comparison.change >= 0 else "-"
-        parts.append(sign + value(kpi, abs(comparison.change), currency))
+        parts.append(difference(kpi, comparison.change, currency))
     mark = MARKS.get(comparison.verdict, "")
     shown = " / ".join(parts)
     suffix = f" ({mark})" if mark else ""
     return f"{arrow} {shown} vs {value(kpi, comparison.value, currency)}{suffix}"
+
+
+def difference(kpi: Kpi, number: float, currency: str | None = None) -> str:
+    """A signed difference in the KPI's unit: ``-0.38 pp`` for percent KPIs (percentage
+    points), ``+€1.20``, ``+0.05x``, ``-1,234``.
+
+    One too small for two decimals keeps a significant digit (``-0.004 pp``): a mover that
+    really moved the total never reads as ``-0.00``, which looks like a mistake.
+    """
+    sign = "-" if number < 0 else "+"
+    size = abs(number) * (100 if kpi.unit is Unit.PERCENT else 1)
+    if kpi.unit is Unit.COUNT and round(size, 2) > 0:
+        return sign + _count(size)
+    digits = f"{size:,.2f}" if size == 0 or round(size, 2) > 0 else f"{size:.1g}"
+    if kpi.unit is Unit.PERCENT:
+        return f"{sign}{digits} pp"
+    if kpi.unit is Unit.CURRENCY:
+        return sign + _in_currency(digits, currency)
+    if kpi.unit is Unit.RATIO:
+        return f"{sign}{digits}\u00d7"
+    return sign + digits
 
 
 def sparkline(values: Sequence[float | None]) -> str:

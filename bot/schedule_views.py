@@ -17,7 +17,6 @@ from bot.answer_view import (
     MONTHS,
     TABLE_ROWS,
     _shown,
-    _signed,
     _target,
     dates,
     title,
@@ -88,7 +87,7 @@ def value(kpi: Kpi | None, number: float | None) -> str:
 
 def signed(kpi: Kpi | None, number: float) -> str:
     """A difference in the KPI's unit, signed: ``-0.38 pp`` for percent KPIs."""
-    return f"{number:+g}" if kpi is None else _signed(kpi, number, None)
+    return f"{number:+g}" if kpi is None else formatting.difference(kpi, number)
 
 
 def name(target: Target, kpi: Kpi | None) -> str:
@@ -206,7 +205,7 @@ def _digest_line(line: DigestLine) -> DigestLineView:
 
 
 def _mover(kpi: Kpi, mover: Mover, currency: str | None) -> str:
-    return f"{mover.label} {_signed(kpi, mover.contribution, currency)}"
+    return f"{mover.label} {formatting.difference(kpi, mover.contribution, currency)}"
 
 
 def _kpi_movers(found: KpiMovers, currency: str | None) -> KpiMoversView | None:

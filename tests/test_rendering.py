@@ -398,3 +398,25 @@ def test_any_name_or_question_is_escaped_and_parses(
         replace(answer, breakdown=(row,) * 3), replace(request, text=asked), shared_by=name
     )
     check(message)
+
+
+@pytest.mark.parametrize(
+    ("name", "number", "shown"),
+    [
+        ("ctr", -0.0038, "-0.38 pp"),
+        ("ctr", -0.00004, "-0.004 pp"),  # a real change never reads as -0.00
+        ("ctr", 0.0, "+0.00 pp"),
+        ("cpc", 1.2, "+€1.20"),
+        ("cpc", 0.004, "+€0.004"),
+        ("cpc", -1234.5, "-€1,234.50"),
+        ("roas", 0.05, "+0.05\u00d7"),
+        ("roas", -0.0004, "-0.0004\u00d7"),
+        ("impressions", -1234.0, "-1,234"),
+        ("impressions", 0.001, "+0.001"),
+    ],
+)
+def test_a_difference_is_signed_in_its_unit_and_never_rounds_to_zero(
+    name: str, number: float, shown: str
+) -> None:
+    kpi = BUILTIN.get(name)
+    assert formatting.difference(kpi, number, "EUR") == shown
