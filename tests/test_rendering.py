@@ -419,4 +419,5 @@ def test_a_difference_is_signed_in_its_unit_and_never_rounds_to_zero(
     name: str, number: float, shown: str
 ) -> None:
     kpi = BUILTIN.get(name)
+    assert kpi is not None
     assert formatting.difference(kpi, number, "EUR") == shown

@@ -153,9 +153,9 @@ def bulk_insert(
 ) -> None:
     """Append rows given column by column, stamped with ``import_id``, on the caller's connection.
 
-    Dates (``datetime64``) are written as ISO days, NaN as NULL (not reported). SQLite gets multi-row
-    ``INSERT`` statements (:data:`ROWS_PER_STATEMENT`); PostgreSQL gets ``COPY``. A column object passed
-    under two names is converted and bound once.
+    Dates (``datetime64``) are written as ISO days, NaN as NULL (not reported). SQLite gets
+    multi-row ``INSERT`` statements (:data:`ROWS_PER_STATEMENT`); PostgreSQL gets ``COPY``. A
+    column object passed under two names is converted and bound once.
     """
     if connection.dialect.name == "postgresql":
         _copy(connection, table, columns, import_id)
