@@ -155,12 +155,20 @@ def test_longer_periods_reaching_past_a_chunk_are_replaced(engine: Engine, tmp_p
 def test_foreign_keys_hold_and_are_checked_again_after_an_import(
     engine: Engine, tmp_path: Path
 ) -> None:
-    """SQLite imports run without foreign-key checks (the importer guarantees both keys): the
-    stored facts still satisfy them, and the pooled connection checks them again afterwards."""
+    """Imports run without foreign-key checks on facts (SQLite turns them off for the import's
+    connection, PostgreSQL has no such constraint since migration 0008): every fact still
+    names a stored series and import, and SQLite's pooled connection checks again afterwards."""
     ingest(engine, _daily(tmp_path, "1-10.csv", 1, 10, clicks=0, account="acme"))
     ingest(engine, _daily(tmp_path, "5-15.csv", 5, 15, clicks=100, account="acme"))
 
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as connection:
+    with engine.connect() as connection:
+        orphans = connection.exec_driver_sql(
+            "SELECT COUNT(*) FROM facts"
+            " LEFT JOIN series ON series.id = facts.series_id"
+            " LEFT JOIN imports ON imports.id = facts.import_id"
+            " WHERE series.id IS NULL OR imports.id IS NULL"
+        ).scalar_one()
+        assert orphans == 0
+        if engine.dialect.name == "sqlite":
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
             assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
