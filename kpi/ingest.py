@@ -207,26 +207,60 @@ def _by_dates(spans: dict[Pair, list[Span]]) -> dict[Span, list[Pair]]:
     return grouped
 
 
+def _pieces(covered: dict[Pair, Span]) -> dict[Span, list[Pair]]:
+    """A chunk's dates per (platform, account) as few deletes as possible, each reading its
+    dates once: the days every pair covers, then each pair's days before and after those.
+
+    A chunk that ends within a day covers that day for some pairs only, so its spans differ by
+    a day at each end; deleting span by span read the chunk's rows two or three times over.
+    A longer period across two pieces is in neither: the delete of the file's periods, once the
+    file is read, takes it.
+    """
+    start = max(first for first, _ in covered.values())
+    end = min(last for _, last in covered.values())
+    if start > end:
+        return _by_dates({pair: [span] for pair, span in covered.items()})
+    pieces = {(start, end): list(covered)}
+    for pair, (first, last) in covered.items():
+        if first < start:
+            pieces.setdefault((first, start - ONE_DAY), []).append(pair)
+        if last > end:
+            pieces.setdefault((end + ONE_DAY, last), []).append(pair)
+    return pieces
+
+
 def _delete_earlier(
     connection: Connection,
     source: str,
     import_id: int,
-    spans: dict[Pair, list[Span]],
+    pieces: dict[Span, list[Pair]],
     *,
     rows: Literal["all", "daily", "periods"],
 ) -> int:
-    """Delete what earlier imports of this source wrote for these platforms, accounts and dates
-    (a period starting and ending inside a span); ``rows`` narrows it to daily rows or to longer
-    periods (read through the index of those alone). Returns the number of rows deleted."""
+    """Delete what earlier imports of this source wrote for each piece's platforms, accounts and
+    dates (a period starting and ending inside them); ``rows`` narrows it to daily rows or to
+    longer periods (read through the index of those alone). Returns the number of rows deleted.
+
+    Rows are picked by their import, one of this source's few earlier imports on those dates,
+    rather than by their series: testing each deleted row against the thousands of series of
+    the platforms and accounts cost a third of the delete. The series are tested only where the
+    source has series on other platforms or accounts, whose rows must stay.
+    """
     deleted = 0
-    for (start, end), pairs in _by_dates(spans).items():
-        if not _earlier_import_overlaps(connection, source, import_id, start, end):
+    for (start, end), pairs in pieces.items():
+        earlier = _earlier_imports(source, import_id, start, end)
+        if not _exists(connection, earlier):
             continue
         kind = {
             "all": (),
             "daily": (facts.c.period_start == facts.c.period_end,),
             "periods": (facts.c.period_start != facts.c.period_end,),
         }[rows]
+        on_pairs = (
+            (facts.c.series_id.in_(_series_of(source, pairs)),)
+            if _exists(connection, _other_pairs(source, pairs))
+            else ()
+        )
         result = connection.execute(
             delete(facts).where(
                 *kind,
@@ -234,23 +268,34 @@ def _delete_earlier(
                 facts.c.period_start <= end.date(),
                 facts.c.period_end >= start.date(),
                 facts.c.period_end <= end.date(),
-                facts.c.import_id != import_id,
-                facts.c.series_id.in_(_series_of(source, pairs)),
+                facts.c.import_id.in_(earlier),
+                *on_pairs,
             )
         )
         deleted += result.rowcount
     return deleted
 
 
+def _other_pairs(source: str, pairs: Sequence[Pair]) -> Select[tuple[int]]:
+    """This source's series on platforms and accounts other than ``pairs``."""
+    return select(series.c.id).where(
+        series.c.source == source, tuple_(series.c.platform, series.c.account).not_in(pairs)
+    )
+
+
+def _exists(connection: Connection, query: Select[tuple[int]]) -> bool:
+    return connection.execute(query.limit(1)).first() is not None
+
+
 def _replace_rest(connection: Connection, source: str, import_id: int, tally: _Tally) -> int:
     """Delete the earlier rows inside the file's dates that no chunk's delete reached: daily
     rows on days between two chunks' dates, and longer periods reaching past a chunk's end.
     Then drop the rollup rows of everything replaced."""
-    whole = {pair: [span] for pair, span in tally.spans.items()}
-    replaced = _delete_earlier(connection, source, import_id, tally.gaps(), rows="daily")
+    whole = _by_dates({pair: [span] for pair, span in tally.spans.items()})
+    replaced = _delete_earlier(connection, source, import_id, _by_dates(tally.gaps()), rows="daily")
     replaced += _delete_earlier(connection, source, import_id, whole, rows="periods")
-    for (start, end), pairs in _by_dates(whole).items():
-        if _earlier_import_overlaps(connection, source, import_id, start, end):
+    for (start, end), pairs in whole.items():
+        if _exists(connection, _earlier_imports(source, import_id, start, end)):
             rollups.forget_replaced(
                 connection,
                 source=source,
@@ -288,24 +333,18 @@ def _refresh_years(connection: Connection, source: str, tally: _Tally) -> None:
         )
 
 
-def _earlier_import_overlaps(
-    connection: Connection,
-    source: str,
-    import_id: int,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-) -> bool:
-    """Whether an earlier import of this source covered these dates; if not, nothing to delete.
-
-    The imports table is tiny, so this spares a first import the range scan of the delete.
-    """
-    overlapping = select(imports.c.id).where(
+def _earlier_imports(
+    source: str, import_id: int, start: pd.Timestamp, end: pd.Timestamp
+) -> Select[tuple[int]]:
+    """The earlier imports of this source that covered some of these dates: only their rows
+    can be replaced. The imports table is tiny, so when there are none a first import is spared
+    the range scan of the delete."""
+    return select(imports.c.id).where(
         imports.c.source == source,
         imports.c.id != import_id,
         imports.c.period_start <= end.date(),
         imports.c.period_end >= start.date(),
     )
-    return connection.execute(overlapping.limit(1)).first() is not None
 
 
 @dataclass(frozen=True)
@@ -367,8 +406,8 @@ def _load(
         tally.cover(checked.covered)
         per_key = ids.of(checked.combinations)
         series_ids = per_key[checked.combinations.codes]
-        covered = {pair: [span] for pair, span in checked.covered.items()}
-        tally.replaced += _delete_earlier(connection, source, import_id, covered, rows="all")
+        pieces = _pieces(checked.covered)
+        tally.replaced += _delete_earlier(connection, source, import_id, pieces, rows="all")
         measures = [m.value for m in Measure if m.value in chunk]
         write_facts(connection, chunk, series_ids, import_id, measures)
         if checked.sums is not None:

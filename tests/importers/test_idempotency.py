@@ -70,6 +70,22 @@ def test_replacing_is_scoped_to_the_account(engine: Engine, tmp_path: Path) -> N
     assert totals_by(engine, "clicks", "account") == {"acme": 306, "globex": 36}
 
 
+def test_replacing_one_account_keeps_the_others_of_the_same_import(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Earlier rows are picked by their import: the accounts of that import the new file does
+    not hold must be told apart by their series."""
+    both = "".join(
+        f"2026-05-0{d},meta,{account},A,{d}\n" for d in (1, 2, 3) for account in ("acme", "globex")
+    )
+    ingest(engine, write(tmp_path, "both.csv", HEADER + both))
+
+    report = ingest(engine, _daily(tmp_path, "acme.csv", 2, 3, clicks=100, account="acme"))
+
+    assert report.rows_replaced == 2
+    assert totals_by(engine, "clicks", "account") == {"acme": 1 + 102 + 103, "globex": 6}
+
+
 def test_account_option_scopes_replacing_too(engine: Engine, tmp_path: Path) -> None:
     text = "date,platform,clicks\n2026-05-01,meta,1\n"
     ingest(engine, write(tmp_path, "x.csv", text), account="acme")
