@@ -5,12 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from kpi.errors import IngestError
-from kpi.worker_process import produced_in_worker
+from kpi.worker_process import AHEAD, produced_in_worker
 
 
 def _numbers(count: int) -> Iterator[int]:
@@ -82,3 +84,28 @@ def test_closing_early_stops_the_worker() -> None:
     items.close()
 
     assert _readers() == []
+
+
+def test_the_worker_runs_ahead_by_a_bounded_number_of_items(tmp_path: Path) -> None:
+    """Items larger than the pipe's buffer: the worker holds ``AHEAD`` of them ready and has
+    produced one more, then waits, however long the consumer takes."""
+    produced = tmp_path / "produced"
+
+    def produce() -> Iterator[bytes]:
+        for number in range(10):
+            with produced.open("a") as log:
+                log.write(f"{number}\n")
+            yield bytes(4 << 20)
+
+    def made() -> int:
+        return len(produced.read_text().split()) if produced.exists() else 0
+
+    items = produced_in_worker(produce)
+    next(items)
+    deadline = time.monotonic() + 30
+    while made() < AHEAD + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # time enough to run further, were it not held back
+
+    assert made() == AHEAD + 2  # the one consumed, AHEAD ready, one waiting to be queued
+    assert len(list(items)) == 9
