@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import cast
 
 import numpy as np
@@ -77,22 +76,43 @@ class SeriesIds:
 
 @dataclass(frozen=True)
 class Combinations:
-    """Each row's dimension combination as a code into ``keys``, the distinct combinations."""
+    """Each row's dimension combination as a code into ``keys``, the distinct combinations, and
+    for each key the code of each of its dimensions' values (a column per name in
+    :data:`DIMENSIONS`)."""
 
     codes: np.ndarray
     keys: list[SeriesKey]
+    key_codes: np.ndarray
 
     def coarser(self, *dimensions: str) -> tuple[np.ndarray, list[tuple[str, ...]]]:
         """Each row's code among the distinct values of some ``dimensions`` (say platform and
-        account), and those values: worked out over the few thousand keys, never per row, so
-        a chunk can be grouped by them as integers instead of strings."""
-        assert len(dimensions) > 1, "itemgetter of one index returns the value, not a tuple"
-        pick = itemgetter(*(DIMENSIONS.index(name) for name in dimensions))
-        found: dict[tuple[str, ...], int] = {}
-        of_key = np.array(
-            [found.setdefault(pick(key), len(found)) for key in self.keys], dtype=np.int64
-        )
-        return of_key[self.codes], list(found)
+        account), and those values: worked out from the keys' codes, never per row, so a chunk
+        can be grouped by them as integers instead of strings."""
+        positions = [DIMENSIONS.index(name) for name in dimensions]
+        of_key = _mixed(self.key_codes[:, position] for position in positions)
+        first = _first_of_each(of_key)
+        values = [tuple(self.keys[key][p] for p in positions) for key in first]
+        return of_key[self.codes], values
+
+
+def _mixed(parts: Iterable[np.ndarray]) -> np.ndarray:
+    """One code per row for its combination of ``parts`` (integer codes), numbered in order of
+    first appearance. Factorising after each part keeps the codes below the row count, so
+    mixing in the next part never overflows."""
+    mixed: np.ndarray | None = None
+    for codes in parts:
+        if mixed is None:
+            mixed = codes
+        else:
+            mixed, _ = pd.factorize(mixed * (int(codes.max(initial=0)) + 2) + codes + 1)
+    assert mixed is not None, "no parts to mix"
+    codes, _ = pd.factorize(mixed)
+    return codes
+
+
+def _first_of_each(codes: np.ndarray) -> np.ndarray:
+    """The position of each code's first row, codes numbered in order of first appearance."""
+    return np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
 
 
 def combinations(frame: pd.DataFrame) -> Combinations:
@@ -100,18 +120,15 @@ def combinations(frame: pd.DataFrame) -> Combinations:
     (so the reader process can compute them while the importer writes).
 
     Factorising each column and mixing the codes into one integer is much faster than grouping
-    by six string columns. The mixed codes are factorised again after each column, so they stay
-    below the chunk's row count and never overflow. Codes follow the order of first appearance,
-    so each combination's strings are those of its first row.
+    by six string columns. Codes follow the order of first appearance, so each combination's
+    strings are those of its first row.
     """
-    mixed = np.zeros(len(frame), dtype=np.int64)
-    for name in DIMENSIONS:
-        codes, values = pd.factorize(frame[name])
-        mixed, _ = pd.factorize(mixed * (len(values) + 1) + codes)
-    first = np.flatnonzero(~pd.Series(mixed).duplicated().to_numpy())
+    per_dimension = [pd.factorize(frame[name])[0] for name in DIMENSIONS]
+    mixed = _mixed(per_dimension)
+    first = _first_of_each(mixed)
     columns = [np.asarray(frame[name].iloc[first], dtype=object) for name in DIMENSIONS]
     keys = cast(list[SeriesKey], list(zip(*columns, strict=True)))
-    return Combinations(mixed, keys)
+    return Combinations(mixed, keys, np.column_stack([codes[first] for codes in per_dimension]))
 
 
 class DuplicateRowsError(Exception):
