@@ -40,7 +40,7 @@ from kpi.store.writer import (
     combinations,
     write_facts,
 )
-from kpi.worker_process import fork_available, produced_in_worker
+from kpi.worker_process import ProducedInWorker, fork_available
 
 Progress = Callable[[int], None]
 MAX_WARNINGS = 50
@@ -463,7 +463,7 @@ def ingest_file(
     if worker is None:
         worker = fork_available() and path.stat().st_size >= WORKER_MIN_BYTES
     # forked before any connection of this import is opened; the hash is taken meanwhile
-    chunks = produced_in_worker(lambda: _checked(reader)) if worker else _checked(reader)
+    chunks = ProducedInWorker(lambda: _checked(reader)) if worker else _checked(reader)
     digest = _sha256(path)
     with closing(chunks), engine.connect() as connection, _foreign_keys_trusted(connection):
         transaction = connection.begin()

@@ -19,7 +19,7 @@ import multiprocessing
 import queue
 import threading
 import traceback
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import TypeVar, cast
 
@@ -85,34 +85,43 @@ def _send(outbox: queue.Queue[tuple[str, object]], sender: Connection) -> None:
             return
 
 
-def produced_in_worker(produce: Callable[[], Iterator[T]]) -> Generator[T]:
-    """The items of ``produce()``, computed in a forked worker while the caller uses the last one.
+class ProducedInWorker(Iterator[T]):
+    """The items of ``produce()``, computed in a forked worker while the caller uses the ones
+    before.
 
-    Closing the returned generator early (the consumer failed) stops the worker.
+    The worker is forked when this is created, not at the first item, so it reads while the
+    caller still sets up (hashes the file, opens its transaction). :meth:`close` stops the
+    worker, whether or not any item was taken: call it when the consumer fails.
     """
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(
-        target=_produce, args=(produce, sender), name="kpibot-reader", daemon=True
-    )
-    worker.start()
-    sender.close()  # the worker's end: the parent keeps only its own, so EOF means it ended
-    try:
-        while True:
-            try:
-                kind, payload = receiver.recv()
-            except EOFError:
-                worker.join()
-                raise RuntimeError(
-                    f"the reader process ended without a result (exit code {worker.exitcode})"
-                ) from None
-            if kind == _END:
-                return
-            if kind == _ERROR:
-                raise payload
-            yield payload
-    finally:
-        receiver.close()
-        if worker.is_alive():
-            worker.terminate()
-        worker.join()
+
+    def __init__(self, produce: Callable[[], Iterator[T]]) -> None:
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._worker = context.Process(
+            target=_produce, args=(produce, sender), name="kpibot-reader", daemon=True
+        )
+        self._worker.start()
+        sender.close()  # the worker's end: the parent keeps only its own, so EOF means it ended
+
+    def __next__(self) -> T:
+        if self._receiver.closed:
+            raise StopIteration
+        try:
+            kind, payload = self._receiver.recv()
+        except EOFError:
+            self.close()
+            raise RuntimeError(
+                f"the reader process ended without a result (exit code {self._worker.exitcode})"
+            ) from None
+        if kind == _ITEM:
+            return cast(T, payload)
+        self.close()
+        if kind == _ERROR:
+            raise cast(BaseException, payload)
+        raise StopIteration
+
+    def close(self) -> None:
+        self._receiver.close()
+        if self._worker.is_alive():
+            self._worker.terminate()
+        self._worker.join()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kpi.errors import IngestError
-from kpi.worker_process import AHEAD, produced_in_worker
+from kpi.worker_process import AHEAD, ProducedInWorker
 
 
 def _numbers(count: int) -> Iterator[int]:
@@ -24,7 +24,7 @@ def test_items_arrive_in_order_from_another_process() -> None:
         for number in range(5):
             yield number, os.getpid()
 
-    received = list(produced_in_worker(produce))
+    received = list(ProducedInWorker(produce))
 
     assert [number for number, _ in received] == [0, 1, 2, 3, 4]
     assert {pid for _, pid in received} != {os.getpid()}
@@ -35,7 +35,7 @@ def test_an_error_is_raised_after_the_items_before_it_with_its_location() -> Non
         yield 1
         raise IngestError("not a number", path="a.csv", line=3, column="clicks", value="x")
 
-    items = produced_in_worker(produce)
+    items = ProducedInWorker(produce)
     assert next(items) == 1
     with pytest.raises(IngestError) as raised:
         next(items)
@@ -59,7 +59,7 @@ def test_an_error_that_cannot_be_pickled_still_arrives() -> None:
         yield 0
 
     with pytest.raises(RuntimeError, match="Local: it broke"):
-        list(produced_in_worker(produce))
+        list(ProducedInWorker(produce))
 
 
 def test_a_worker_that_dies_is_an_error_not_an_empty_file() -> None:
@@ -69,7 +69,7 @@ def test_a_worker_that_dies_is_an_error_not_an_empty_file() -> None:
         yield 2
 
     with pytest.raises(RuntimeError, match="ended without a result"):
-        list(produced_in_worker(produce))
+        list(ProducedInWorker(produce))
 
 
 def _readers() -> list[multiprocessing.process.BaseProcess]:
@@ -77,7 +77,7 @@ def _readers() -> list[multiprocessing.process.BaseProcess]:
 
 
 def test_closing_early_stops_the_worker() -> None:
-    items = produced_in_worker(lambda: _numbers(1_000_000))
+    items = ProducedInWorker(lambda: _numbers(1_000_000))
     assert next(items) == 0
     assert len(_readers()) == 1
 
@@ -100,7 +100,7 @@ def test_the_worker_runs_ahead_by_a_bounded_number_of_items(tmp_path: Path) -> N
     def made() -> int:
         return len(produced.read_text().split()) if produced.exists() else 0
 
-    items = produced_in_worker(produce)
+    items = ProducedInWorker(produce)
     next(items)
     deadline = time.monotonic() + 30
     while made() < AHEAD + 2 and time.monotonic() < deadline:
@@ -109,3 +109,15 @@ def test_the_worker_runs_ahead_by_a_bounded_number_of_items(tmp_path: Path) -> N
 
     assert made() == AHEAD + 2  # the one consumed, AHEAD ready, one waiting to be queued
     assert len(list(items)) == 9
+
+
+def test_the_worker_starts_at_once_and_closing_before_any_item_stops_it() -> None:
+    """Forked when created, so it reads while the consumer sets up; a consumer that fails before
+    its first item still stops it."""
+    items = ProducedInWorker(lambda: _numbers(1_000_000))
+    assert len(_readers()) == 1
+
+    items.close()
+
+    assert _readers() == []
+    assert list(items) == []
